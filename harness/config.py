@@ -1,0 +1,84 @@
+"""RunConfig: everything a run needs to know. Precedence: defaults < config file < EVALH_* env < CLI flags."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import ConfigError
+
+DEFAULT_MODEL = "smollm2-135m"
+DEFAULT_TASKS = ["starter"]
+
+
+class RunConfig(BaseModel):
+    """Options of one `evalh run` (also accepted by `harness.evaluate`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(default_factory=lambda: [DEFAULT_MODEL], min_length=1)
+    tasks: list[str] = Field(default_factory=lambda: list(DEFAULT_TASKS), min_length=1)
+    include_paths: list[str] = Field(default_factory=list)
+    limit: int | None = Field(default=None, ge=1, description="first N items of each task, in dataset order")
+    num_fewshot: int | None = Field(default=None, ge=0, description="overrides each task's k")
+    seed: int = 1234
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = Field(default=16, ge=1)
+    output_dir: str = "runs"
+    data_dir: str | None = None
+    progress: bool = False
+
+
+_LIST_FIELDS = {"models", "tasks", "include_paths"}
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in RunConfig.model_fields:
+        raw = env.get(f"EVALH_{name.upper()}")
+        if raw is None and name == "models":
+            raw = env.get("EVALH_MODEL")
+        if raw is None or raw == "":
+            continue
+        values[name] = [p.strip() for p in raw.split(",") if p.strip()] if name in _LIST_FIELDS else raw
+    return values
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"config file {path}{f':{mark.line + 1}' if mark else ''}: malformed YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of options")
+    return data
+
+
+def load_config(cli: Mapping[str, Any] | None = None, config_file: str | Path | None = None,
+                env: Mapping[str, str] | None = None) -> RunConfig:
+    """Merge the layers; a bad value is a ConfigError naming where it came from."""
+    env = os.environ if env is None else env
+    layers = [("config file", _from_file(Path(config_file)) if config_file else {}),
+              ("environment", _from_env(env)),
+              ("command line", {k: v for k, v in (cli or {}).items() if v not in (None, (), [])})]
+    merged: dict[str, Any] = {}
+    for origin, layer in layers:
+        unknown = set(layer) - set(RunConfig.model_fields)
+        if unknown:
+            raise ConfigError(f"{origin}: unknown option(s) {', '.join(sorted(unknown))}")
+        merged.update(layer)
+    try:
+        return RunConfig(**merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        origin = next((o for o, layer in reversed(layers) if err["loc"] and err["loc"][0] in layer), "defaults")
+        raise ConfigError(f"option '{field}' (from {origin}): {err['msg']}") from None

@@ -1,0 +1,24 @@
+"""Where evalh's own data folders and caches live."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def builtin_tasks_dir() -> Path:
+    """The shipped task definitions: inside the wheel (harness/_tasks) or, from a checkout, ../tasks."""
+    installed = _PACKAGE / "_tasks"
+    if installed.is_dir() and any(installed.iterdir()):
+        return installed
+    return _PACKAGE.parent / "tasks"
+
+
+def cache_dir() -> Path:
+    """evalh's cache root: EVALH_CACHE_DIR, else $XDG_CACHE_HOME/evalh, else ~/.cache/evalh."""
+    explicit = os.environ.get("EVALH_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "evalh"

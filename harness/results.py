@@ -1,0 +1,123 @@
+"""RunResult: what a run writes to results.json (pydantic, versioned), plus atomic read/write.
+
+samples.jsonl beside it holds one SampleRecord per line: every prompt, response, per-choice
+log-probability and per-sample score, so reports and re-scoring need no model.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import EvalhError
+from harness.models.base import ModelInfo
+
+SCHEMA_VERSION = 1
+
+
+class MetricValue(BaseModel):
+    """One aggregate score with its uncertainty: stderr (mean metrics) or a bootstrap CI (corpus metrics)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float | None
+    stderr: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int
+    method: str = Field(description="'mean' (stderr of the mean), 'bootstrap' (percentile CI), ...")
+    higher_is_better: bool = True
+    details: dict[str, Any] = Field(default_factory=dict, description="e.g. the sacrebleu signature")
+
+
+class DatasetInfo(BaseModel):
+    source: str
+    fingerprint: str
+    rows_total: int
+    rows_used: int
+
+
+class TaskResult(BaseModel):
+    name: str
+    version: str
+    output_type: str
+    groups: list[str] = Field(default_factory=list)
+    num_fewshot: int = 0
+    metrics: dict[str, MetricValue]
+    dataset: DatasetInfo
+    seconds: float
+
+
+class RunError(BaseModel):
+    scope: str = Field(description="'task', 'model' or 'run'")
+    name: str
+    message: str
+
+
+class RunResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created_at: str
+    evalh_version: str
+    config: dict[str, Any]
+    model: ModelInfo
+    tasks: dict[str, TaskResult] = Field(default_factory=dict)
+    errors: list[RunError] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+    host: dict[str, Any] = Field(default_factory=dict)
+
+
+class SampleRecord(BaseModel):
+    """One scored item, as written to samples.jsonl."""
+
+    task: str
+    sample_id: str
+    index: int
+    prompt_hash: str
+    prompt: str
+    target: Any = None
+    choices: list[str] | None = None
+    logprobs: list[float] | None = None
+    is_greedy: list[bool] | None = None
+    response: str | None = None
+    scores: dict[str, float | None] = Field(default_factory=dict)
+    row: dict[str, Any] = Field(default_factory=dict)
+
+
+def write_json_atomic(path: Path, data: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(data, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_result(run_dir: Path, result: RunResult) -> Path:
+    path = run_dir / "results.json"
+    write_json_atomic(path, result.model_dump_json(indent=2))
+    return path
+
+
+def read_result(path: Path) -> RunResult:
+    """Read results.json (or a run folder holding one); a bad file names itself."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    try:
+        return RunResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvalhError(f"{path}: no such results file") from None
+    except ValidationError as exc:
+        raise EvalhError(f"{path}: not a valid evalh results file: {exc.errors()[0]['msg']} at "
+                         f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}") from None
+
+
+def read_samples(run_dir: Path) -> list[SampleRecord]:
+    path = Path(run_dir) / "samples.jsonl"
+    with path.open(encoding="utf-8") as handle:
+        return [SampleRecord.model_validate(json.loads(line)) for line in handle if line.strip()]

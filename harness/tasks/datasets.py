@@ -1,0 +1,167 @@
+"""Load a task's rows: from the hub, a local hub mirror, plain files, or line-aligned parallel text.
+
+A mirror is laid out as `<data_dir>/<hub id>/<config or "default">/<split>.jsonl`, one row per line with
+the fields `datasets.load_dataset(hub_id, config, split=split)` returns, so the same task reads identical
+rows online and offline.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+from harness.errors import DataError
+from harness.net import hub_offline_requested, hub_reachable
+from harness.tasks.schema import DatasetSpec, ParallelFiles, SacrebleuSource, TaskSpec
+
+Row = dict
+
+
+def load_rows(spec: TaskSpec, split: str | None = None, data_dir: Path | None = None) -> list[Row]:
+    """All rows of one split of the task's dataset, in dataset order."""
+    ds = spec.dataset
+    split = split or ds.split
+    where = f"task {spec.name}"
+    if ds.hub is not None:
+        rows = _hub_rows(ds, split, data_dir, where)
+    elif ds.files is not None:
+        if split not in ds.files:
+            raise DataError(f"{where}: no file for split '{split}' (files: {', '.join(ds.files)})")
+        rows = read_table(_resolve(spec, ds.files[split]), where)
+    elif ds.parallel is not None:
+        rows = _parallel_rows(spec, ds.parallel, where)
+    else:
+        assert ds.sacrebleu is not None
+        rows = _sacrebleu_rows(ds.sacrebleu, data_dir, where)
+    return rows
+
+
+def fingerprint(rows: list[Row]) -> str:
+    """sha256 over the rows as canonical JSON: equal iff the data a task saw is equal."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode())
+        digest.update(b"\n")
+    return "sha256:" + digest.hexdigest()
+
+
+def describe_source(spec: TaskSpec, data_dir: Path | None) -> str:
+    """A short human description of where rows come from."""
+    ds = spec.dataset
+    if ds.hub:
+        mirror = _mirror_path(ds, ds.split, data_dir)
+        origin = f"mirror {mirror}" if mirror and mirror.is_file() else "hub"
+        return f"{ds.hub} ({ds.config or 'default'}, {ds.split}) from {origin}"
+    if ds.files:
+        return str(_resolve(spec, ds.files[ds.split]))
+    if ds.parallel:
+        return f"{_resolve(spec, ds.parallel.source)} + {len(ds.parallel.references)} reference file(s)"
+    assert ds.sacrebleu is not None
+    return f"sacrebleu {ds.sacrebleu.testset} {ds.sacrebleu.langpair} refs {','.join(ds.sacrebleu.refs)}"
+
+
+def read_table(path: Path, where: str) -> list[Row]:
+    """Rows of a .jsonl, .json (a list of objects), .csv or .txt file (one {"text": line} per line)."""
+    if not path.is_file():
+        raise DataError(f"{where}: data file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            if suffix == ".jsonl":
+                return [_json_row(line, path, n) for n, line in enumerate(handle, 1) if line.strip()]
+            if suffix == ".json":
+                data = json.load(handle)
+                if not isinstance(data, list):
+                    raise DataError(f"{where}: {path}: expected a JSON list of objects")
+                return data
+            if suffix == ".csv":
+                return list(csv.DictReader(handle))
+            if suffix == ".txt":
+                return [{"text": line.rstrip("\n")} for line in handle]
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{where}: {path}: {exc}") from None
+    raise DataError(f"{where}: {path}: unsupported file type '{suffix}' (use .jsonl, .json, .csv or .txt)")
+
+
+def _json_row(line: str, path: Path, number: int) -> Row:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{path}:{number}: each line must be a JSON object")
+    return row
+
+
+def _resolve(spec: TaskSpec, raw: str) -> Path:
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else spec.base_dir / path
+
+
+def _mirror_path(ds: DatasetSpec, split: str, data_dir: Path | None) -> Path | None:
+    if data_dir is None or ds.hub is None:
+        return None
+    return Path(data_dir) / ds.hub / (ds.config or "default") / f"{split}.jsonl"
+
+
+def _hub_rows(ds: DatasetSpec, split: str, data_dir: Path | None, where: str) -> list[Row]:
+    mirror = _mirror_path(ds, split, data_dir)
+    if mirror is not None and mirror.is_file():
+        return read_table(mirror, where)
+    looked = f" (no mirror file at {mirror})" if mirror else ""
+    name = f"{ds.hub} ({ds.config or 'default'}, {split})"
+    hint = "pass --data-dir DIR with a local mirror laid out as DIR/<hub id>/<config>/<split>.jsonl"
+    if not hub_offline_requested() and not hub_reachable():
+        raise DataError(f"{where}: dataset {name} is not available offline and the hub cannot be reached{looked}; {hint}")
+    try:
+        import datasets  # heavy: imported only when a hub dataset is really needed
+
+        loaded = datasets.load_dataset(ds.hub, ds.config, split=split)
+    except Exception as exc:  # datasets raises many types; the user needs the message and the hint
+        raise DataError(f"{where}: could not load dataset {name}{looked}: {exc}; {hint}") from None
+    return loaded.to_list()
+
+
+def _read_lines(path: Path, where: str) -> list[str]:
+    if not path.is_file():
+        raise DataError(f"{where}: file not found: {path}")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def _aligned_rows(source: Path, references: list[Path], where: str) -> list[Row]:
+    src = _read_lines(source, where)
+    refs = [_read_lines(path, where) for path in references]
+    for path, lines in zip(references, refs):
+        if len(lines) != len(src):
+            raise DataError(f"{where}: {path} has {len(lines)} lines but the source {source} has {len(src)}")
+    return [{"id": i, "source": line, "references": [r[i] for r in refs]} for i, line in enumerate(src)]
+
+
+def _parallel_rows(spec: TaskSpec, files: ParallelFiles, where: str) -> list[Row]:
+    return _aligned_rows(_resolve(spec, files.source), [_resolve(spec, r) for r in files.references], where)
+
+
+def _sacrebleu_rows(src: SacrebleuSource, data_dir: Path | None, where: str) -> list[Row]:
+    source_lang, target_lang = src.langpair.split("-", 1)
+    if data_dir is not None and (Path(data_dir) / src.testset).is_dir():
+        base = Path(data_dir) / src.testset
+        source = _one(base / "sources", f"*.{src.langpair}.src.{source_lang}", where)
+        refs = [_one(base / "references", f"*.{src.langpair}.ref.{r}.{target_lang}", where) for r in src.refs]
+        return _aligned_rows(source, refs, where)
+    if not hub_reachable():
+        raise DataError(
+            f"{where}: test set {src.testset} {src.langpair} is not available offline; "
+            f"pass --data-dir DIR holding DIR/{src.testset}/sources and DIR/{src.testset}/references"
+        )
+    from sacrebleu.utils import get_reference_files, get_source_file
+
+    return _aligned_rows(Path(get_source_file(src.testset, src.langpair)),
+                         [Path(p) for p in get_reference_files(src.testset, src.langpair)][: len(src.refs)], where)
+
+
+def _one(folder: Path, pattern: str, where: str) -> Path:
+    found = sorted(folder.glob(pattern))
+    if len(found) != 1:
+        raise DataError(f"{where}: expected one file matching {folder}/{pattern}, found {len(found)}")
+    return found[0]

@@ -1,0 +1,145 @@
+"""Find task YAML files, validate them into TaskSpecs, and resolve names and groups.
+
+Sources, later ones overriding earlier ones by task name: the built-in tasks/ folder, folders named by
+installed packages through the `evalh.tasks` entry point group, then each --include-path folder.
+A file that cannot be read becomes a `BrokenTaskFile` instead of stopping everything else.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from harness.errors import TaskError, did_you_mean
+from harness.paths import builtin_tasks_dir
+from harness.tasks.schema import TaskSpec
+
+
+@dataclass(frozen=True)
+class BrokenTaskFile:
+    """A task file that could not be loaded, and why (with file and line)."""
+
+    path: Path
+    message: str
+
+
+@dataclass
+class TaskIndex:
+    """Every task found, by name, plus the groups they declare and the files that failed to load."""
+
+    tasks: dict[str, TaskSpec] = field(default_factory=dict)
+    broken: list[BrokenTaskFile] = field(default_factory=list)
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for spec in self.tasks.values():
+            for group in spec.groups:
+                out.setdefault(group, []).append(spec.name)
+        return {g: sorted(names) for g, names in sorted(out.items())}
+
+    def resolve(self, names: Sequence[str]) -> tuple[list[TaskSpec], dict[str, TaskError]]:
+        """Expand task and group names, in order, without repeats; unknown names map to their errors."""
+        chosen: dict[str, TaskSpec] = {}
+        errors: dict[str, TaskError] = {}
+        groups = self.groups
+        for name in names:
+            if name in self.tasks:
+                chosen.setdefault(name, self.tasks[name])
+            elif name in groups:
+                for member in groups[name]:
+                    chosen.setdefault(member, self.tasks[member])
+            else:
+                errors[name] = TaskError(self._unknown(name))
+        return list(chosen.values()), errors
+
+    def _unknown(self, name: str) -> str:
+        for broken in self.broken:
+            if broken.path.stem == name:
+                return broken.message
+        message = f"unknown task or group '{name}'" + did_you_mean(name, [*self.tasks, *self.groups])
+        if self.broken:
+            listed = "; ".join(f"{b.message}" for b in self.broken[:3])
+            message += f". {len(self.broken)} task file(s) could not be read: {listed}"
+        else:
+            message += ". 'evalh list tasks' shows them all"
+        return message
+
+
+def load_task_file(path: Path) -> TaskSpec:
+    """Read and validate one task file; errors name the file, the line and the field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{path}: cannot read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TaskError(f"{where}: malformed YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise TaskError(f"{path}: a task file must be a mapping of fields, got {type(raw).__name__}")
+    try:
+        return TaskSpec(**raw, source_file=path)
+    except ValidationError as exc:
+        raise TaskError(_explain_validation(path, text, exc)) from None
+
+
+def _explain_validation(path: Path, text: str, exc: ValidationError) -> str:
+    lines = {key: number for number, key in _top_level_keys(text)}
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        field_name = ".".join(loc) or "(file)"
+        line = lines.get(loc[0]) if loc else None
+        where = f"{path}:{line}" if line else str(path)
+        message = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: field '{field_name}': {message}")
+    return "; ".join(parts)
+
+
+def _top_level_keys(text: str) -> Iterable[tuple[int, str]]:
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    return [(key.start_mark.line + 1, str(key.value)) for key, _ in node.value]
+
+
+def task_dirs(include_paths: Sequence[str | Path] = ()) -> list[Path]:
+    """Built-in folder, entry-point folders, then the user's folders (must exist)."""
+    dirs = [builtin_tasks_dir()]
+    for ep in entry_points(group="evalh.tasks"):
+        try:
+            target = ep.load()
+            dirs.append(Path(target() if callable(target) else target))
+        except Exception as exc:  # a broken plugin must not take the built-ins down
+            raise TaskError(f"task plugin '{ep.name}' ({ep.value}) failed to load: {exc}") from None
+    for raw in include_paths:
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise TaskError(f"--include-path {raw}: no such folder")
+        dirs.append(path)
+    return dirs
+
+
+def build_index(include_paths: Sequence[str | Path] = ()) -> TaskIndex:
+    """Load every task file under the task folders into one index."""
+    index = TaskIndex()
+    for folder in task_dirs(include_paths):
+        for path in sorted(folder.rglob("*.yaml")):
+            try:
+                spec = load_task_file(path)
+            except TaskError as exc:
+                index.broken.append(BrokenTaskFile(path, str(exc)))
+                continue
+            index.tasks[spec.name] = spec
+    return index
