@@ -1,0 +1,18 @@
+"""The `evalh` command: a thin click layer over the library. Heavy imports happen inside commands."""
+from __future__ import annotations
+
+import click
+
+from harness import __version__
+from harness.cli.list_cmd import list_group
+from harness.cli.run import run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evalh")
+def main() -> None:
+    """evalh: evaluate language models on QA, translation, summarization and bias probes."""
+
+
+main.add_command(run)
+main.add_command(list_group)

@@ -1,0 +1,51 @@
+"""`evalh run`: parse options, call harness.evaluate, print the summary. Exit 2 when anything failed."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@click.command()
+@click.option("--model", "-m", "models", multiple=True,
+              help="Alias (evalh list models), hub id, local folder, .gguf file or 'fake'. Repeat for several.")
+@click.option("--tasks", "-t", multiple=True, help="Task and group names, comma-separated (default: starter).")
+@click.option("--include-path", "include_paths", multiple=True, type=click.Path(), help="Folder of your own task YAML files.")
+@click.option("--limit", type=int, help="Only the first N items of each task, in dataset order.")
+@click.option("--num-fewshot", type=int, help="Few-shot examples per item (overrides each task's default).")
+@click.option("--seed", type=int, help="Seed for few-shot sampling and bootstrap CIs (default 1234).")
+@click.option("--device", help="cpu, cuda, cuda:1, ... (default: auto).")
+@click.option("--dtype", help="auto, bfloat16, float16, float32 (default auto: bf16).")
+@click.option("--batch-size", type=int, help="Requests per forward pass (default 16).")
+@click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
+@click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")
+@click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
+def run(models, tasks, include_paths, config_file, **options) -> None:
+    """Evaluate models on tasks and write results.json and samples.jsonl per model."""
+    from harness.config import load_config
+    from harness.console import format_summary
+    from harness.errors import EvalhError
+    from harness.evaluation import evaluate
+
+    cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths), **options,
+           "progress": sys.stderr.isatty()}
+    try:
+        config = load_config(cli, config_file)
+    except EvalhError as exc:
+        raise click.UsageError(str(exc)) from None
+    result = evaluate(config, log=lambda line: click.echo(line, err=True))
+    if result.runs:
+        click.echo(format_summary(result))
+    for run_dir, _ in result.runs:
+        click.echo(f"results: {run_dir / 'results.json'}")
+    if not result.ok:
+        failed = list({(e.scope, e.name, e.message): e for e in
+                       [*result.errors, *(e for _, r in result.runs for e in r.errors)]}.values())
+        click.echo(f"{len(failed)} problem(s):", err=True)
+        for error in failed:
+            click.echo(f"  - {error.scope} {error.name}: {error.message}", err=True)
+        sys.exit(2)

@@ -1,0 +1,25 @@
+"""The summary table printed at the end of `evalh run`."""
+from __future__ import annotations
+
+from harness.evaluation import Evaluation
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def format_summary(evaluation: Evaluation) -> str:
+    """Plain-text table: model, task, metric, value, stderr, 95% CI, n."""
+    header = ("model", "task", "metric", "value", "stderr", "95% CI", "n")
+    rows = []
+    for _, result in evaluation.runs:
+        for task in result.tasks.values():
+            for name, m in task.metrics.items():
+                ci = f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]" if m.ci_low is not None else "-"
+                rows.append((result.model.name, task.name, name, _fmt(m.value), _fmt(m.stderr), ci, str(m.n)))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,129 @@
+"""`evaluate(config)`: the library entry point the CLI calls. One run folder per model.
+
+Every finished task is written at once (results.json rewritten atomically, samples appended), so a
+failure later in the run never loses finished work. Failures of one task or one model are recorded and
+the rest of the run goes on.
+"""
+from __future__ import annotations
+
+import platform
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from harness import __version__
+from harness.config import RunConfig
+from harness.errors import EvalhError
+from harness.models.base import ModelAdapter
+from harness.models.resolve import LoadOptions, load_model
+from harness.results import RunError, RunResult, write_result
+from harness.runner import Runner
+from harness.tasks.loader import build_index
+from harness.tasks.schema import TaskSpec
+
+ModelLoader = Callable[[str, LoadOptions], ModelAdapter]
+_VERSIONED = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "rouge-score", "numpy", "lm_eval")
+
+
+@dataclass
+class Evaluation:
+    """What a call to `evaluate` produced: one RunResult per loaded model, and every error."""
+
+    runs: list[tuple[Path, RunResult]] = field(default_factory=list)
+    errors: list[RunError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(not result.errors for _, result in self.runs)
+
+
+def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable[[str], None] = lambda _: None) -> Evaluation:
+    """Run every model in `config` on every task; write results; return them."""
+    out = Evaluation()
+    try:
+        index = build_index(config.include_paths)
+    except EvalhError as exc:
+        out.errors.append(RunError(scope="run", name="tasks", message=str(exc)))
+        return out
+    specs, unknown = index.resolve(config.tasks)
+    task_errors = [RunError(scope="task", name=name, message=str(err)) for name, err in unknown.items()]
+    out.errors.extend(task_errors)
+    for error in task_errors:
+        log(f"error: {error.message}")
+    options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size)
+    for model_name in config.models:
+        started = time.perf_counter()
+        try:
+            log(f"loading model {model_name} ...")
+            model = load(model_name, options)
+        except EvalhError as exc:
+            out.errors.append(RunError(scope="model", name=model_name, message=str(exc)))
+            log(f"error: {exc}")
+            continue
+        load_seconds = time.perf_counter() - started
+        out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log))
+    return out
+
+
+def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec], task_errors: list[RunError],
+               load_seconds: float, log: Callable[[str], None]) -> tuple[Path, RunResult]:
+    info = model.info()
+    run_dir = _new_run_dir(Path(config.output_dir), info.name)
+    result = RunResult(
+        run_id=run_dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        evalh_version=__version__, config=config.model_dump(), model=info, errors=list(task_errors),
+        timings={"model_load_s": round(load_seconds, 3)}, versions=_versions(),
+        host={"platform": platform.platform(), "python": platform.python_version(), "machine": platform.machine()},
+    )
+    write_result(run_dir, result)
+    runner = Runner(model, data_dir=Path(config.data_dir) if config.data_dir else None, limit=config.limit,
+                    num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress)
+    started = time.perf_counter()
+    samples_path = run_dir / "samples.jsonl"
+    samples_path.touch()
+    for spec in specs:
+        try:
+            task_result, samples = runner.run_task(spec)
+        except EvalhError as exc:
+            result.errors.append(RunError(scope="task", name=spec.name, message=str(exc)))
+            log(f"error: {exc}")
+            write_result(run_dir, result)
+            continue
+        with samples_path.open("a", encoding="utf-8") as handle:
+            for sample in samples:
+                handle.write(sample.model_dump_json() + "\n")
+        result.tasks[spec.name] = task_result
+        result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
+        write_result(run_dir, result)
+        log(f"{spec.name}: done in {task_result.seconds:.1f}s")
+    result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
+    write_result(run_dir, result)
+    return run_dir, result
+
+
+def _new_run_dir(output_dir: Path, model_name: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model_name).name or model_name).strip("-.")[:60] or "model"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        candidate = output_dir / (f"{stamp}-{slug}" + (f"-{n}" if n > 1 else ""))
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise EvalhError(f"cannot create a run folder under {output_dir}")
+
+
+def _versions() -> dict[str, str]:
+    found = {"evalh": __version__, "python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found

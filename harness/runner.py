@@ -1,0 +1,100 @@
+"""Runner: one model, many tasks. Rows -> items -> requests (deduplicated) -> model -> metrics.
+
+The runner gets its model injected and never reaches for globals; `harness.evaluate` wires it up.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from harness.metrics import Outcome, get_metric
+from harness.models.base import ModelAdapter
+from harness.requests import Generate, Loglikelihood, Request, Rolling
+from harness.results import DatasetInfo, SampleRecord, TaskResult
+from harness.tasks.build import FewshotSampler, Item, build_items
+from harness.tasks.datasets import describe_source, fingerprint, load_rows
+from harness.tasks.schema import TaskSpec
+from harness.errors import DataError
+
+
+class Runner:
+    """Scores one model on tasks; identical requests (across tasks too) are computed once."""
+
+    def __init__(self, model: ModelAdapter, *, data_dir: Path | None = None, limit: int | None = None,
+                 num_fewshot: int | None = None, seed: int = 1234, progress: bool = False) -> None:
+        self.model, self.data_dir, self.limit = model, data_dir, limit
+        self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
+        self.memo: dict[Request, object] = {}
+
+    def run_task(self, spec: TaskSpec) -> tuple[TaskResult, list[SampleRecord]]:
+        """Evaluate one task; raises EvalhError subclasses for bad data or task definitions."""
+        started = time.perf_counter()
+        metrics = [get_metric(name, spec.metric_options.get(name), spec.name) for name in spec.metrics]
+        all_rows = load_rows(spec, data_dir=self.data_dir)
+        if not all_rows:
+            raise DataError(f"task {spec.name}: the dataset ({describe_source(spec, self.data_dir)}) has no rows")
+        rows = all_rows[: self.limit] if self.limit else all_rows
+        sampler = self._sampler(spec, all_rows)
+        items = build_items(spec, rows, sampler)
+        outcomes = self._execute(spec.name, items)
+        scores = {m.name: [m.sample(o) for o in outcomes] for m in metrics}
+        values = {m.name: m.aggregate(outcomes, scores[m.name], self.seed) for m in metrics}
+        result = TaskResult(
+            name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups,
+            num_fewshot=sampler.k if sampler else 0, metrics=values,
+            dataset=DatasetInfo(source=describe_source(spec, self.data_dir), fingerprint=fingerprint(rows),
+                                rows_total=len(all_rows), rows_used=len(rows)),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        samples = [_record(spec, o, {n: s[k] for n, s in scores.items()}) for k, o in enumerate(outcomes)]
+        return result, samples
+
+    def _sampler(self, spec: TaskSpec, eval_rows: list[dict]) -> FewshotSampler | None:
+        k = spec.fewshot.k if self.num_fewshot is None else self.num_fewshot
+        if k == 0:
+            return None
+        split = spec.fewshot.split or spec.dataset.split
+        same = split == spec.dataset.split
+        pool = eval_rows if same else load_rows(spec, split=split, data_dir=self.data_dir)
+        try:
+            return FewshotSampler(pool, k, spec.fewshot.seed, spec.fewshot.sampler, same)
+        except DataError as exc:
+            raise DataError(f"task {spec.name}: {exc} (split '{split}')") from None
+
+    def _execute(self, task: str, items: Sequence[Item]) -> list[Outcome]:
+        pending = list(dict.fromkeys(r for item in items for r in item.requests if r not in self.memo))
+        with tqdm(total=len(pending), desc=task, disable=not self.progress, leave=False, file=sys.stderr,
+                  unit="req") as bar:
+            for kind, method in ((Loglikelihood, self.model.loglikelihood), (Generate, self.model.generate),
+                                 (Rolling, self.model.loglikelihood_rolling)):
+                batch = [r for r in pending if isinstance(r, kind)]
+                if batch:
+                    for request, response in zip(batch, method(batch, progress=bar.update), strict=True):
+                        self.memo[request] = response
+        return [_outcome(item, [self.memo[r] for r in item.requests]) for item in items]
+
+
+def _outcome(item: Item, responses: list) -> Outcome:
+    first = item.requests[0]
+    if isinstance(first, Loglikelihood):
+        return Outcome(item, logprobs=tuple(float(r[0]) for r in responses),
+                       is_greedy=tuple(bool(r[1]) for r in responses))
+    if isinstance(first, Generate):
+        return Outcome(item, response=responses[0])
+    return Outcome(item, rolling=float(responses[0]))
+
+
+def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None]) -> SampleRecord:
+    item = outcome.item
+    target = item.gold if item.gold is not None else list(item.references or ())
+    return SampleRecord(
+        task=spec.name, sample_id=item.sample_id, index=item.index, prompt_hash=item.prompt_hash,
+        prompt=item.prompt, target=target, choices=list(item.choices) if item.choices else None,
+        logprobs=list(outcome.logprobs) if outcome.logprobs is not None else None,
+        is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
+        response=outcome.response, scores=scores, row=item.row,
+    )
