@@ -1,0 +1,39 @@
+"""The wheel carries the task files, and the CLI's light paths never import torch or transformers."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list", "tasks"], ["list", "models"], ["run", "--help"]])
+def test_light_commands_do_not_import_heavy_libraries(args):
+    code = ("import sys; from harness.cli import main\n"
+            f"try: main({args!r})\nexcept SystemExit as e: assert e.code in (0, None), e.code\n"
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'lm_eval') if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+
+
+def test_non_editable_install_ships_the_tasks(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path / "dist"), str(REPO)], check=True, capture_output=True)
+    wheel, = (tmp_path / "dist").glob("evalh-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "harness/_tasks/starter/starter_mc.yaml" in names
+    assert "harness/_tasks/starter/data/mc.jsonl" in names and "harness/_tasks/qa/arc_easy.yaml" in names
+    assert not any(n.startswith(("tasks/", "tests/")) for n in names)
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = ("from harness.paths import builtin_tasks_dir; from harness.tasks.loader import build_index\n"
+            "d = builtin_tasks_dir(); i = build_index()\n"
+            "print(d); assert not i.broken and len(i.groups['starter']) == 6")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(target / "harness" / "_tasks")

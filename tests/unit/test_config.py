@@ -1,0 +1,35 @@
+import pytest
+
+from harness.config import RunConfig, load_config
+from harness.errors import ConfigError
+
+
+def test_defaults_run_the_starter_suite_on_the_embedded_model():
+    config = load_config({}, env={})
+    assert config.models == ["smollm2-135m"] and config.tasks == ["starter"] and config.output_dir == "runs"
+
+
+def test_precedence_defaults_file_env_cli(tmp_path):
+    file = tmp_path / "evalh.yaml"
+    file.write_text("limit: 5\nseed: 1\ndata_dir: /from/file\ntasks: [qa]\n")
+    env = {"EVALH_LIMIT": "7", "EVALH_TASKS": "starter_mc,arc_easy"}
+    config = load_config({"limit": 9}, file, env)
+    assert (config.limit, config.seed, config.data_dir, config.tasks) == (9, 1, "/from/file", ["starter_mc", "arc_easy"])
+    assert load_config({}, file, env).limit == 7
+
+
+def test_bad_values_name_their_origin(tmp_path):
+    with pytest.raises(ConfigError, match=r"option 'limit' \(from environment\)"):
+        load_config({}, env={"EVALH_LIMIT": "lots"})
+    file = tmp_path / "c.yaml"
+    file.write_text("limt: 3\n")
+    with pytest.raises(ConfigError, match="config file: unknown option"):
+        load_config({}, file, {})
+    file.write_text("limit: [\n")
+    with pytest.raises(ConfigError, match=r"c.yaml:\d+: malformed YAML"):
+        load_config({}, file, {})
+
+
+def test_runconfig_rejects_unknown_fields():
+    with pytest.raises(Exception):
+        RunConfig(modles=["x"])
