@@ -31,6 +31,8 @@ class RunConfig(BaseModel):
     batch_size: int = Field(default=16, ge=1)
     output_dir: str = "runs"
     data_dir: str | None = None
+    base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")
+    apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
     progress: bool = False
 
 

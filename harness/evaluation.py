@@ -54,7 +54,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     out.errors.extend(task_errors)
     for error in task_errors:
         log(f"error: {error.message}")
-    options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size)
+    options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
+                          base_url=config.base_url)
     for model_name in config.models:
         started = time.perf_counter()
         try:
@@ -81,7 +82,8 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec], ta
     )
     write_result(run_dir, result)
     runner = Runner(model, data_dir=Path(config.data_dir) if config.data_dir else None, limit=config.limit,
-                    num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress)
+                    num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
+                    apply_chat_template=config.apply_chat_template)
     started = time.perf_counter()
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()

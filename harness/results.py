@@ -47,6 +47,8 @@ class TaskResult(BaseModel):
     groups: list[str] = Field(default_factory=list)
     num_fewshot: int = 0
     metrics: dict[str, MetricValue]
+    breakdown: dict[str, dict[str, MetricValue]] = Field(
+        default_factory=dict, description="subgroup (e.g. a bias type) -> metric -> value, when the task asks")
     dataset: DatasetInfo
     seconds: float
 

@@ -18,16 +18,19 @@ from harness.results import DatasetInfo, SampleRecord, TaskResult
 from harness.tasks.build import FewshotSampler, Item, build_items
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.schema import TaskSpec
-from harness.errors import DataError
+from harness.errors import DataError, ModelError
+from harness.tasks.templates import render_value
 
 
 class Runner:
     """Scores one model on tasks; identical requests (across tasks too) are computed once."""
 
     def __init__(self, model: ModelAdapter, *, data_dir: Path | None = None, limit: int | None = None,
-                 num_fewshot: int | None = None, seed: int = 1234, progress: bool = False) -> None:
+                 num_fewshot: int | None = None, seed: int = 1234, progress: bool = False,
+                 apply_chat_template: bool = False) -> None:
         self.model, self.data_dir, self.limit = model, data_dir, limit
         self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
+        self.chat = apply_chat_template
         self.memo: dict[Request, object] = {}
 
     def run_task(self, spec: TaskSpec) -> tuple[TaskResult, list[SampleRecord]]:
@@ -39,19 +42,38 @@ class Runner:
             raise DataError(f"task {spec.name}: the dataset ({describe_source(spec, self.data_dir)}) has no rows")
         rows = all_rows[: self.limit] if self.limit else all_rows
         sampler = self._sampler(spec, all_rows)
-        items = build_items(spec, rows, sampler)
+        items = build_items(spec, rows, sampler, wrap=self._chat_wrapper())
         outcomes = self._execute(spec.name, items)
         scores = {m.name: [m.sample(o) for o in outcomes] for m in metrics}
         values = {m.name: m.aggregate(outcomes, scores[m.name], self.seed) for m in metrics}
+        breakdown = self._breakdown(spec, metrics, outcomes, scores)
         result = TaskResult(
             name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups,
-            num_fewshot=sampler.k if sampler else 0, metrics=values,
+            num_fewshot=sampler.k if sampler else 0, metrics=values, breakdown=breakdown,
             dataset=DatasetInfo(source=describe_source(spec, self.data_dir), fingerprint=fingerprint(rows),
                                 rows_total=len(all_rows), rows_used=len(rows)),
             seconds=round(time.perf_counter() - started, 3),
         )
         samples = [_record(spec, o, {n: s[k] for n, s in scores.items()}) for k, o in enumerate(outcomes)]
         return result, samples
+
+    def _chat_wrapper(self):
+        if not self.chat:
+            return None
+        wrap = getattr(self.model, "chat_prompt", None)
+        if wrap is None:
+            raise ModelError(f"model {self.model.info().name} cannot apply a chat template")
+        return wrap
+
+    def _breakdown(self, spec: TaskSpec, metrics, outcomes: list[Outcome], scores: dict) -> dict:
+        if not spec.breakdown:
+            return {}
+        groups: dict[str, list[int]] = {}
+        for k, outcome in enumerate(outcomes):
+            key = str(render_value(spec.breakdown, outcome.item.row, f"task {spec.name}, row {k}, field 'breakdown'"))
+            groups.setdefault(key, []).append(k)
+        return {key: {m.name: m.aggregate([outcomes[k] for k in ks], [scores[m.name][k] for k in ks], self.seed)
+                      for m in metrics} for key, ks in sorted(groups.items())}
 
     def _sampler(self, spec: TaskSpec, eval_rows: list[dict]) -> FewshotSampler | None:
         k = spec.fewshot.k if self.num_fewshot is None else self.num_fewshot

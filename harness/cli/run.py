@@ -23,6 +23,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--batch-size", type=int, help="Requests per forward pass (default 16).")
 @click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
 @click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")
+@click.option("--base-url", help="Server URL for API models, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--apply-chat-template/--no-apply-chat-template", default=None,
+              help="Wrap each prompt in the model's chat template (off by default, as lm-eval).")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
 def run(models, tasks, include_paths, config_file, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""

@@ -52,6 +52,10 @@ class FakeModel:
             fingerprint=f"fake:seed={self.seed}", dtype=None, device=None, context_length=None,
         )
 
+    def chat_prompt(self, text: str) -> str:
+        """A fixed stand-in chat format: `<|user|>`, the text, `<|assistant|>`."""
+        return f"<|user|>\n{text}\n<|assistant|>\n"
+
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
         self.calls.extend(requests)
         out = [fake_logprob(r.context, r.continuation, self.seed) for r in requests]

@@ -117,6 +117,13 @@ class HFModel:
         ctx = self._encode(context)
         return ctx, whole[len(ctx):]
 
+    def chat_prompt(self, text: str) -> str:
+        """`text` as one user turn in the tokenizer's chat template, ready for the assistant's answer."""
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ModelError(f"model {self.name} has no chat template; run without --apply-chat-template")
+        return self.tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                                  add_generation_prompt=True)
+
     # -- scoring ---------------------------------------------------------------------------------
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
         encoded = [self.encode_pair(r.context, r.continuation) for r in requests]

@@ -18,9 +18,12 @@ from harness.net import hub_offline_requested, hub_reachable
 
 @dataclass(frozen=True)
 class LoadOptions:
+    """How to load any model; each adapter uses the fields that apply to it."""
+
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int = 16
+    base_url: str | None = None
 
 
 def adapter_factories() -> dict[str, object]:

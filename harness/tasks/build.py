@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,12 +94,16 @@ class FewshotSampler:
         return [r for r in picked if r is not row][: self.k]
 
 
-def build_items(spec: TaskSpec, rows: Sequence[dict], sampler: FewshotSampler | None = None) -> list[Item]:
-    """Render every row into an Item; the first bad row raises DataError naming task, row and field."""
+def build_items(spec: TaskSpec, rows: Sequence[dict], sampler: FewshotSampler | None = None,
+                wrap: Callable[[str], str] | None = None) -> list[Item]:
+    """Render every row into an Item; the first bad row raises DataError naming task, row and field.
+
+    `wrap` turns the finished prompt into the model's chat format (--apply-chat-template).
+    """
     items = []
     for index, row in enumerate(rows):
         where = f"task {spec.name}, row {index}"
-        items.append(_build_item(spec, index, row, sampler, where))
+        items.append(_build_item(spec, index, row, sampler, where, wrap))
     return items
 
 
@@ -114,11 +118,14 @@ def _fewshot_prefix(spec: TaskSpec, row: dict, sampler: FewshotSampler | None) -
     return spec.fewshot_delimiter.join(shots) + spec.fewshot_delimiter
 
 
-def _build_item(spec: TaskSpec, index: int, row: dict, sampler: FewshotSampler | None, where: str) -> Item:
+def _build_item(spec: TaskSpec, index: int, row: dict, sampler: FewshotSampler | None, where: str,
+                wrap: Callable[[str], str] | None) -> Item:
     sample_id = str(row.get(spec.doc_id, index)) if spec.doc_id else str(index)
     if spec.doc_id and spec.doc_id not in row:
         raise DataError(f"{where}, field '{spec.doc_id}' (doc_id): missing from the row")
     prompt = _fewshot_prefix(spec, row, sampler) + render_text(spec.prompt, row, f"{where}, field 'prompt'")
+    if wrap is not None and prompt:
+        prompt = wrap(prompt)
     kind = spec.output_type
     if kind == "multiple_choice":
         choices = render_choices(spec, row, where)

@@ -81,6 +81,8 @@ class TaskSpec(_Strict):
     metrics: list[str] = Field(min_length=1)
     metric_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     doc_id: str | None = Field(default=None, description="row field that holds a stable id")
+    breakdown: str | None = Field(default=None, description="template of a row's subgroup, e.g. '{{bias_type}}': "
+                                  "every metric is also reported per subgroup")
     source_file: Path | None = Field(default=None, exclude=True)
 
     @field_validator("version", mode="before")

@@ -105,3 +105,26 @@ def test_several_models_one_folder_each(tmp_path):
     assert out.exit_code == 0, out.output
     runs = sorted(read_result(p).model.name for p in tmp_path.iterdir())
     assert runs == ["fake", "fake:seed=1"]
+
+
+def test_apply_chat_template_wraps_every_prompt(tmp_path):
+    out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "starter_mc", "--limit", "3", "--apply-chat-template",
+                                    "--output-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    samples = read_samples(next(tmp_path.iterdir()))
+    assert samples[0].prompt == "<|user|>\nQuestion: What is the capital of France?\nAnswer:\n<|assistant|>\n"
+    assert read_result(next(tmp_path.iterdir())).config["apply_chat_template"] is True
+
+
+def test_breakdown_reports_each_subgroup(tmp_path):
+    from harness.runner import Runner
+    from harness.models.fake import FakeModel
+    from harness.tasks.loader import build_index
+
+    spec = build_index().tasks["starter_bias_pairs"].model_copy(update={"breakdown": "{{bias_type}}"})
+    result, samples = Runner(FakeModel()).run_task(spec)
+    pairs = rows("bias_pairs.jsonl")
+    gender = [s.scores["pct_stereotype"] for s, r in zip(samples, pairs) if r["bias_type"] == "gender"]
+    assert result.breakdown["gender"]["pct_stereotype"].value == pytest.approx(np.mean(gender))
+    assert result.breakdown["gender"]["pct_stereotype"].n == len(gender) == 10
+    assert set(result.breakdown) == {r["bias_type"] for r in pairs}
