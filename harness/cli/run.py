@@ -50,5 +50,6 @@ def run(models, tasks, include_paths, config_file, **options) -> None:
                        [*result.errors, *(e for _, r in result.runs for e in r.errors)]}.values())
         click.echo(f"{len(failed)} problem(s):", err=True)
         for error in failed:
-            click.echo(f"  - {error.scope} {error.name}: {error.message}", err=True)
+            label = "" if error.name in error.message else f"{error.scope} {error.name}: "
+            click.echo(f"  - {label}{error.message}", err=True)
         sys.exit(2)

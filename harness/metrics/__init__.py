@@ -4,7 +4,7 @@ from __future__ import annotations
 from harness.errors import TaskError, did_you_mean
 from harness.metrics.base import Metric, Outcome
 from harness.metrics.bias import LikelihoodDiff, PctStereotype
-from harness.metrics.choice import Accuracy, NormalizedAccuracy
+from harness.metrics.choice import Accuracy, NormalizedAccuracy, TruthfulMC2
 from harness.metrics.text import CorpusTranslationMetric, ExactMatch, RougeMetric, TokenF1
 
 __all__ = ["Metric", "Outcome", "get_metric", "METRIC_NAMES"]
@@ -12,6 +12,7 @@ __all__ = ["Metric", "Outcome", "get_metric", "METRIC_NAMES"]
 _FACTORIES = {
     "acc": Accuracy,
     "acc_norm": NormalizedAccuracy,
+    "mc2": TruthfulMC2,
     "exact_match": ExactMatch,
     "f1": TokenF1,
     "bleu": lambda **kw: CorpusTranslationMetric("bleu", **kw),

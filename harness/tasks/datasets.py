@@ -156,8 +156,9 @@ def _sacrebleu_rows(src: SacrebleuSource, data_dir: Path | None, where: str) -> 
         )
     from sacrebleu.utils import get_reference_files, get_source_file
 
-    return _aligned_rows(Path(get_source_file(src.testset, src.langpair)),
-                         [Path(p) for p in get_reference_files(src.testset, src.langpair)][: len(src.refs)], where)
+    available = [Path(p) for p in get_reference_files(src.testset, src.langpair)]
+    chosen = [p for r in src.refs for p in available if f".ref.{r}." in p.name] or available
+    return _aligned_rows(Path(get_source_file(src.testset, src.langpair)), chosen, where)
 
 
 def _one(folder: Path, pattern: str, where: str) -> Path:
