@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.config import RunConfig
+from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, run_lm_eval_task
 from harness.errors import EvalhError
 from harness.models.base import ModelAdapter
 from harness.models.resolve import LoadOptions, load_model
@@ -49,7 +50,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     except EvalhError as exc:
         out.errors.append(RunError(scope="run", name="tasks", message=str(exc)))
         return out
-    specs, unknown = index.resolve(config.tasks)
+    bridged = [n for n in config.tasks if n.startswith(LM_EVAL_PREFIX)]
+    specs, unknown = index.resolve([n for n in config.tasks if not n.startswith(LM_EVAL_PREFIX)])
     task_errors = [RunError(scope="task", name=name, message=str(err)) for name, err in unknown.items()]
     out.errors.extend(task_errors)
     for error in task_errors:
@@ -66,14 +68,14 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
             log(f"error: {exc}")
             continue
         load_seconds = time.perf_counter() - started
-        out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log))
+        out.runs.append(_run_model(config, model, [*specs, *bridged], task_errors, load_seconds, log))
     return out
 
 
-def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec], task_errors: list[RunError],
+def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | str], task_errors: list[RunError],
                load_seconds: float, log: Callable[[str], None]) -> tuple[Path, RunResult]:
     info = model.info()
-    run_dir = _new_run_dir(Path(config.output_dir), info.name)
+    run_dir = new_run_dir(Path(config.output_dir), info.name)
     result = RunResult(
         run_id=run_dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         evalh_version=__version__, config=config.model_dump(), model=info, errors=list(task_errors),
@@ -88,26 +90,32 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec], ta
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()
     for spec in specs:
+        name = spec if isinstance(spec, str) else spec.name
         try:
-            task_result, samples = runner.run_task(spec)
+            if isinstance(spec, str):
+                task_result, samples = run_lm_eval_task(
+                    spec.removeprefix(LM_EVAL_PREFIX), model, include_paths=config.include_paths, limit=config.limit,
+                    num_fewshot=config.num_fewshot, seed=config.seed, apply_chat_template=config.apply_chat_template)
+            else:
+                task_result, samples = runner.run_task(spec)
         except EvalhError as exc:
-            result.errors.append(RunError(scope="task", name=spec.name, message=str(exc)))
+            result.errors.append(RunError(scope="task", name=name, message=str(exc)))
             log(f"error: {exc}")
             write_result(run_dir, result)
             continue
         with samples_path.open("a", encoding="utf-8") as handle:
             for sample in samples:
                 handle.write(sample.model_dump_json() + "\n")
-        result.tasks[spec.name] = task_result
+        result.tasks[task_result.name] = task_result
         result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
         write_result(run_dir, result)
-        log(f"{spec.name}: done in {task_result.seconds:.1f}s")
+        log(f"{task_result.name}: done in {task_result.seconds:.1f}s")
     result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
     write_result(run_dir, result)
     return run_dir, result
 
 
-def _new_run_dir(output_dir: Path, model_name: str) -> Path:
+def new_run_dir(output_dir: Path, model_name: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model_name).name or model_name).strip("-.")[:60] or "model"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from harness import __version__
+from harness.cli.import_cmd import import_cmd
 from harness.cli.list_cmd import list_group
 from harness.cli.run import run
 
@@ -16,3 +17,4 @@ def main() -> None:
 
 main.add_command(run)
 main.add_command(list_group)
+main.add_command(import_cmd)

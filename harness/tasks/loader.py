@@ -136,6 +136,8 @@ def build_index(include_paths: Sequence[str | Path] = ()) -> TaskIndex:
     index = TaskIndex()
     for folder in task_dirs(include_paths):
         for path in sorted(folder.rglob("*.yaml")):
+            if _is_lm_eval_file(path):
+                continue  # an lm-eval task (--tasks lm_eval:NAME reads it through lm-eval)
             try:
                 spec = load_task_file(path)
             except TaskError as exc:
@@ -143,3 +145,13 @@ def build_index(include_paths: Sequence[str | Path] = ()) -> TaskIndex:
                 continue
             index.tasks[spec.name] = spec
     return index
+
+
+def _is_lm_eval_file(path: Path) -> bool:
+    """lm-eval task files name themselves with `task:` (or `group:`) where evalh's use `name:`."""
+    try:
+        head = path.read_text(encoding="utf-8")[:4000]
+    except (OSError, UnicodeDecodeError):
+        return False
+    keys = {line.split(":", 1)[0] for line in head.splitlines() if line and not line[0].isspace() and ":" in line}
+    return "name" not in keys and bool(keys & {"task", "group", "include", "dataset_path"})

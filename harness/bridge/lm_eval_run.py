@@ -1,0 +1,45 @@
+"""`--tasks lm_eval:<name>`: run a task from lm-eval's registry (or a user's lm-eval YAML) on an evalh adapter."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from harness.bridge.lm_eval_model import lm_for
+from harness.bridge.lm_eval_results import convert
+from harness.errors import TaskError
+from harness.models.base import ModelAdapter
+from harness.results import SampleRecord, TaskResult
+
+PREFIX = "lm_eval:"
+
+
+def run_lm_eval_task(name: str, model: ModelAdapter, *, include_paths: Sequence[str] = (), limit: int | None = None,
+                     num_fewshot: int | None = None, seed: int = 1234, apply_chat_template: bool = False
+                     ) -> tuple[TaskResult, list[SampleRecord]]:
+    """Evaluate lm-eval task `name` with lm-eval's own prompts and metrics; results in evalh's form."""
+    started = time.perf_counter()
+    try:
+        import lm_eval
+        from lm_eval.tasks import TaskManager
+    except ImportError:
+        raise TaskError(f"task {PREFIX}{name}: lm-eval is not installed (pip install 'evalh[lmeval]')") from None
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    manager = TaskManager(include_path=list(include_paths) or None)
+    if name not in manager.all_tasks:
+        from harness.errors import did_you_mean
+
+        raise TaskError(f"task {PREFIX}{name}: not in lm-eval's registry{did_you_mean(name, manager.all_tasks)}")
+    try:
+        results = lm_eval.simple_evaluate(
+            model=lm_for(model), tasks=[name], num_fewshot=num_fewshot, limit=limit, log_samples=True,
+            task_manager=manager, apply_chat_template=apply_chat_template, random_seed=seed,
+            fewshot_random_seed=seed, bootstrap_iters=1000,
+        )
+    except Exception as exc:  # lm-eval raises anything from dataset loading to template errors
+        raise TaskError(f"task {PREFIX}{name}: lm-eval failed: {type(exc).__name__}: {exc}") from None
+    tasks, records = convert(results, results.get("samples", {}), round(time.perf_counter() - started, 3))
+    if name not in tasks:
+        raise TaskError(f"task {PREFIX}{name}: lm-eval returned no results (is it a group? name its tasks)")
+    result = tasks[name].model_copy(update={"name": PREFIX + name})
+    return result, [r.model_copy(update={"task": PREFIX + name}) for r in records if r.task == name]

@@ -1,0 +1,93 @@
+"""lm-eval tasks through evalh's adapters, and lm-eval results files imported as evalh runs."""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+from harness.models.fake import FakeModel, fake_logprob
+from harness.results import read_result, read_samples
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "lm_eval_tasks"
+ROWS = [json.loads(line) for line in (FIXTURES / "mini_mc.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(autouse=True)
+def offline_from_repo(monkeypatch):
+    monkeypatch.chdir(REPO)  # the fixture task names its data file relative to the repository
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def expected_acc(seed: int = 0) -> tuple[float, float]:
+    acc, norm = [], []
+    for row in ROWS:
+        lls = np.array([fake_logprob(f"Question: {row['question']}\nAnswer:", " " + c, seed)[0] for c in row["choices"]])
+        acc.append(np.argmax(lls) == row["answer"])
+        norm.append(np.argmax(lls / [len(c) for c in row["choices"]]) == row["answer"])
+    return float(np.mean(acc)), float(np.mean(norm))
+
+
+def test_lm_eval_task_runs_through_the_bridge(tmp_path):
+    out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "lm_eval:evalh_mini_mc,starter_mc",
+                                    "--include-path", str(FIXTURES), "--output-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    run_dir = next(tmp_path.iterdir())
+    task = read_result(run_dir).tasks["lm_eval:evalh_mini_mc"]
+    acc, norm = expected_acc()
+    assert task.metrics["acc"].value == pytest.approx(acc) and task.metrics["acc_norm"].value == pytest.approx(norm)
+    assert task.metrics["acc"].n == 12 and task.metrics["acc"].stderr is not None
+    samples = [s for s in read_samples(run_dir) if s.task == "lm_eval:evalh_mini_mc"]
+    assert len(samples) == 12 and samples[0].choices == [" " + c for c in ROWS[0]["choices"]]
+    assert samples[0].logprobs[0] == pytest.approx(fake_logprob("Question: " + ROWS[0]["question"] + "\nAnswer:",
+                                                                " " + ROWS[0]["choices"][0])[0])
+    # the same items scored natively give the same accuracy
+    native = read_result(run_dir).tasks["starter_mc"]
+    assert native.metrics["acc"].n == 48
+
+
+def test_unknown_lm_eval_task_is_a_clear_error(tmp_path):
+    out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "lm_eval:evalh_mini_mcc,starter_mc",
+                                    "--include-path", str(FIXTURES), "--output-dir", str(tmp_path)])
+    assert out.exit_code == 2
+    assert "lm_eval:evalh_mini_mcc: not in lm-eval's registry (did you mean: evalh_mini_mc" in out.output
+
+
+def test_imported_lm_eval_results_load_as_an_evalh_run(tmp_path):
+    """Write results the way `lm_eval --output_path --log_samples` does, then `evalh import` them."""
+    import lm_eval
+    from lm_eval.loggers import EvaluationTracker
+    from lm_eval.tasks import TaskManager
+
+    from harness.bridge.lm_eval_model import lm_for
+
+    results = lm_eval.simple_evaluate(model=lm_for(FakeModel(seed=3)), tasks=["evalh_mini_mc"], log_samples=True,
+                                      task_manager=TaskManager(include_path=str(FIXTURES)))
+    tracker = EvaluationTracker(output_path=str(tmp_path / "lm_eval_out"))
+    samples = results.pop("samples")
+    tracker.save_results_aggregated(results=results, samples=samples)
+    tracker.save_results_samples(task_name="evalh_mini_mc", samples=samples["evalh_mini_mc"])
+    out = CliRunner().invoke(main, ["import", str(tmp_path / "lm_eval_out"), "--output-dir", str(tmp_path / "runs"),
+                                    "--name", "fake-via-lm-eval"])
+    assert out.exit_code == 0, out.output
+    assert "imported 1 task(s), 12 samples" in out.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    run = read_result(run_dir)
+    assert run.model.name == "fake-via-lm-eval" and run.model.adapter.startswith("lm-eval:")
+    acc, norm = expected_acc(seed=3)
+    assert run.tasks["evalh_mini_mc"].metrics["acc"].value == pytest.approx(acc)
+    assert run.tasks["evalh_mini_mc"].metrics["acc_norm"].value == pytest.approx(norm)
+    records = read_samples(run_dir)
+    assert [r.sample_id for r in records] == [str(i) for i in range(12)]
+    assert all(len(r.logprobs) == 4 and r.scores.keys() >= {"acc", "acc_norm"} for r in records)
+
+
+def test_import_of_a_non_lm_eval_file_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "results_x.json"
+    bogus.write_text('{"hello": 1}')
+    out = CliRunner().invoke(main, ["import", str(bogus), "--output-dir", str(tmp_path / "runs")])
+    assert out.exit_code == 1 and "not an lm-eval results file" in out.output
