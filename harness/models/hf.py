@@ -46,11 +46,12 @@ class HFModel:
 
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
                  dtype: str = "auto", batch_size: int = 16, revision: str | None = None,
-                 local_files_only: bool = False, size_label: str | None = None) -> None:
+                 local_files_only: bool = False, size_label: str | None = None, shared_prefix: bool = True) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.name, self.batch_size = name, max(1, int(batch_size))
+        self.shared_prefix = shared_prefix
         self.device = _resolve_device(device)
         self.dtype = _resolve_dtype(dtype, self.device)
         self._source, self._gguf_sha, self._size_label = source, None, size_label
@@ -130,37 +131,30 @@ class HFModel:
         return self.score_tokens(encoded, progress)
 
     def score_tokens(self, encoded: Sequence[tuple[list[int], list[int]]], progress: Progress = None) -> list[tuple[float, bool]]:
-        """Sum of log-probabilities of each continuation given its context, and whether it is greedy."""
-        import torch
+        """Sum of log-probabilities of each continuation given its context, and whether it is greedy.
 
-        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i][0]) - len(encoded[i][1]))
-        results: list[tuple[float, bool] | None] = [None] * len(encoded)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
-            rows, spans = [], []
-            for i in batch:
-                ctx, cont = encoded[i]
-                if not cont:
-                    raise ModelError("a continuation encoded to no tokens; nothing to score")
-                tokens = (ctx + cont)[-(self.max_length + 1):][:-1]
-                rows.append(tokens)
-                spans.append((len(tokens) - len(cont), len(tokens)))
-            width = max(len(r) for r in rows)
-            ids = torch.zeros((len(rows), width), dtype=torch.long)
-            for j, tokens in enumerate(rows):
-                ids[j, :len(tokens)] = torch.tensor(tokens)
-            keep = width - min(s for s, _ in spans)  # logits only where some continuation is scored
-            logits = self.model(ids.to(self.device), logits_to_keep=keep).logits.float()
-            offset = width - keep
-            for j, i in enumerate(batch):
-                s, e = spans[j]
-                logprobs = torch.log_softmax(logits[j, s - offset:e - offset], dim=-1)
-                cont = torch.tensor(encoded[i][1], device=logprobs.device)
-                greedy = bool((logprobs.argmax(dim=-1) == cont).all())
-                results[i] = (float(logprobs.gather(1, cont[:, None]).sum()), greedy)
-            if progress:
-                progress(len(batch))
-        return results  # type: ignore[return-value]
+        Pairs that fit the context window go through shared-prefix scoring (hf_scoring.packed) unless it is
+        switched off; pairs that need lm-eval's left truncation are scored plainly.
+        """
+        from harness.models import hf_scoring
+
+        if any(not cont for _, cont in encoded):
+            raise ModelError("a continuation encoded to no tokens; nothing to score")
+        fits = [i for i, (ctx, cont) in enumerate(encoded) if len(ctx) + len(cont) <= self.max_length]
+        rest = [i for i in range(len(encoded)) if i not in set(fits)] if len(fits) < len(encoded) else []
+        results: list = [None] * len(encoded)
+        if not self.shared_prefix:
+            fits, rest = [], list(range(len(encoded)))
+        if fits:
+            window = getattr(getattr(self.model.config, "text_config", None) or self.model.config, "sliding_window", None)
+            for i, r in zip(fits, hf_scoring.packed(self.model, [encoded[i] for i in fits], self.batch_size,
+                                                   self.device, window, progress)):
+                results[i] = r
+        if rest:
+            for i, r in zip(rest, hf_scoring.plain(self.model, [encoded[i] for i in rest], self.max_length,
+                                                  self.batch_size, self.device, progress)):
+                results[i] = r
+        return results
 
     def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
         raise ModelError("loglikelihood_rolling is not supported by the hf adapter yet")

@@ -1,0 +1,231 @@
+"""Score one local model with evalh and with lm-eval 0.4.x on the same items, and compare.
+
+What it checks, per task pair in TASK_PAIRS: the aggregate metrics (acc, acc_norm) agree exactly, and
+every per-choice log-likelihood agrees within --tolerance (default 1e-3). It also counts items whose
+argmax choice differs and times both harnesses (model load included). Exit status 0 when all agree,
+1 otherwise (the worst items are printed with both harnesses' log-probabilities).
+
+The model is SmolLM2-135M, converted once from its packaged GGUF into a transformers folder (cached by
+evalh); --model-dir uses another transformers folder. lm-eval cannot reach the hub here, so each pair
+writes an lm-eval task YAML that reads the same local JSONL file (`dataset_path: json`).
+
+Run:  .venv/bin/python benchmarks/compare_lm_eval.py --limit 200
+
+In float32 the two agree to ~2e-5. In bfloat16 they do not agree to 1e-3, by design of the numbers:
+lm-eval takes log_softmax in the model dtype (evalh in float32; `--lm-eval-args softmax_dtype=float32`
+aligns that), and bf16 forward passes depend on batch shapes, which differ (lm-eval breaks length ties
+by token ids and runs one forward per context for one-token continuations, `logits_cache`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# before anything imports datasets / huggingface_hub: lm-eval must never try the network
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class TaskPair:
+    """One evalh task and the lm-eval task config it must agree with."""
+
+    evalh_task: str
+    data_file: str  # JSONL under the data dir, read by both harnesses
+    lm_eval_config: dict  # lm-eval task YAML fields, minus task name and dataset location
+    metrics: tuple[str, ...] = ("acc", "acc_norm")
+
+
+LM_EVAL_METRICS = [{"metric": m, "aggregation": "mean", "higher_is_better": True} for m in ("acc", "acc_norm")]
+
+TASK_PAIRS: dict[str, TaskPair] = {
+    "arc_easy": TaskPair(
+        evalh_task="arc_easy",
+        data_file="allenai/ai2_arc/ARC-Easy/test.jsonl",
+        lm_eval_config={  # lm_eval/tasks/arc/arc_easy.yaml
+            "output_type": "multiple_choice",
+            "doc_to_text": "Question: {{question}}\nAnswer:",
+            "doc_to_target": "{{choices.label.index(answerKey)}}",
+            "doc_to_choice": "{{choices.text}}",
+            "metric_list": LM_EVAL_METRICS,
+            "metadata": {"version": 1.0},
+        },
+    ),
+}
+
+
+@dataclass
+class HarnessScores:
+    """What one harness produced for one task."""
+
+    metrics: dict[str, float]
+    logprobs: dict[int, list[float]]  # doc index -> per-choice log-likelihood
+    seconds: float
+
+
+def default_model_folder() -> Path:
+    from harness.models import packaged
+    from harness.models.gguf_cache import converted_folder
+
+    folder, _sha = converted_folder(packaged.locate("smollm2-135m"))
+    return folder
+
+
+def run_evalh(pairs: list[TaskPair], model: Path, args: argparse.Namespace, out_dir: Path) -> dict[str, HarnessScores]:
+    from harness.config import RunConfig
+    from harness.evaluation import evaluate
+    from harness.results import read_samples
+
+    config = RunConfig(models=[str(model)], tasks=[p.evalh_task for p in pairs], dtype=args.dtype, device="cpu",
+                       limit=args.limit, batch_size=args.batch_size, data_dir=str(args.data_dir),
+                       output_dir=str(out_dir))
+    started = time.perf_counter()
+    evaluation = evaluate(config, log=lambda line: print(f"[evalh] {line}", flush=True))
+    seconds = time.perf_counter() - started
+    if not evaluation.ok or not evaluation.runs:
+        sys.exit(f"evalh failed: {[e.message for e in evaluation.errors]} "
+                 f"{[e.message for _, r in evaluation.runs for e in r.errors]}")
+    run_dir, result = evaluation.runs[0]
+    samples = read_samples(run_dir)
+    scores = {}
+    for pair in pairs:
+        task = result.tasks[pair.evalh_task]
+        scores[pair.evalh_task] = HarnessScores(
+            metrics={m: task.metrics[m].value for m in pair.metrics},
+            logprobs={s.index: list(s.logprobs or []) for s in samples if s.task == pair.evalh_task},
+            seconds=seconds)
+    return scores
+
+
+def write_lm_eval_task(pair: TaskPair, data_dir: Path, task_dir: Path) -> str:
+    import yaml
+
+    name = f"evalh_cmp_{pair.evalh_task}"  # own name: never shadowed by (or shadowing) lm-eval's built-in
+    config = {"task": name, "dataset_path": "json",
+              "dataset_kwargs": {"data_files": {"test": str((data_dir / pair.data_file).resolve())}},
+              "test_split": "test", **pair.lm_eval_config}
+    (task_dir / f"{name}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return name
+
+
+def first_float(value) -> float:
+    """lm-eval's response for one choice: (ll, is_greedy), possibly wrapped in a list of repeats."""
+    while isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+        value = value[0]
+    return float(value[0] if isinstance(value, (list, tuple)) else value)
+
+
+def run_lm_eval(pairs: list[TaskPair], model: Path, args: argparse.Namespace, task_dir: Path) -> dict[str, HarnessScores]:
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    names = {write_lm_eval_task(p, args.data_dir, task_dir): p for p in pairs}
+    started, cwd = time.perf_counter(), os.getcwd()
+    os.chdir(task_dir)  # lm-eval runs `git describe` in the working directory; keep it out of the repository
+    try:
+        output = lm_eval.simple_evaluate(
+            model="hf", model_args=f"pretrained={model},dtype={args.dtype}{args.lm_eval_args}", tasks=list(names), device="cpu",
+            batch_size=args.batch_size, limit=args.limit, log_samples=True,
+            task_manager=TaskManager(include_path=str(task_dir)))
+    finally:
+        os.chdir(cwd)
+    seconds = time.perf_counter() - started
+    scores = {}
+    for name, pair in names.items():
+        results = output["results"][name]
+        logprobs = {}
+        for sample in output["samples"][name]:
+            responses = sample.get("filtered_resps") or sample["resps"]
+            logprobs[int(sample["doc_id"])] = [first_float(r) for r in responses]
+        scores[pair.evalh_task] = HarnessScores(
+            metrics={m: float(results[f"{m},none"]) for m in pair.metrics}, logprobs=logprobs, seconds=seconds)
+    return scores
+
+
+def argmax(values: list[float]) -> int:
+    return max(range(len(values)), key=values.__getitem__)
+
+
+def compare(pair: TaskPair, ours: HarnessScores, theirs: HarnessScores, tolerance: float) -> bool:
+    """Print the side-by-side table for one task; True when everything agrees."""
+    print(f"\n== {pair.evalh_task} ==")
+    print(f"{'metric':<10} | {'evalh':>10} | {'lm-eval':>10} | equal?")
+    metrics_equal = True
+    for metric in pair.metrics:
+        a, b = ours.metrics[metric], theirs.metrics[metric]
+        same = round(a, 6) == round(b, 6)
+        metrics_equal &= same
+        print(f"{metric:<10} | {a:>10.6f} | {b:>10.6f} | {'yes' if same else 'NO'}")
+    common = sorted(set(ours.logprobs) & set(theirs.logprobs))
+    missing = set(ours.logprobs) ^ set(theirs.logprobs)
+    worst: list[tuple[float, int]] = []
+    argmax_differs = 0
+    for index in common:
+        a, b = ours.logprobs[index], theirs.logprobs[index]
+        if len(a) != len(b):
+            worst.append((float("inf"), index))
+            continue
+        worst.append((max(abs(x - y) for x, y in zip(a, b)), index))
+        argmax_differs += argmax(a) != argmax(b)
+    worst.sort(reverse=True)
+    max_delta = worst[0][0] if worst else float("nan")
+    print(f"items compared: {len(common)}" + (f" (in one harness only: {len(missing)})" if missing else ""))
+    print(f"max |delta logprob|: {max_delta:.3g}")
+    print(f"items whose argmax differs: {argmax_differs}")
+    ok = metrics_equal and not missing and bool(common) and max_delta <= tolerance
+    if not ok:
+        print("worst items (index: delta; evalh logprobs / lm-eval logprobs):")
+        for delta, index in worst[:5]:
+            print(f"  {index}: {delta:.3g}\n    evalh   {[round(x, 4) for x in ours.logprobs[index]]}"
+                  f"\n    lm-eval {[round(x, 4) for x in theirs.logprobs[index]]}")
+    return ok
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=["arc_easy"], choices=sorted(TASK_PAIRS))
+    parser.add_argument("--limit", type=int, default=200, help="first N items of each task (default 200)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--model-dir", type=Path, help="transformers model folder (default: SmolLM2-135M from GGUF)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help=f"data mirror (default {DEFAULT_DATA})")
+    parser.add_argument("--lm-eval-args", default="", type=lambda s: f",{s}" if s else "",
+                        help="extra lm-eval model_args, e.g. softmax_dtype=float32")
+    parser.add_argument("--tolerance", type=float, default=1e-3, help="largest accepted |delta logprob|")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.data_dir = args.data_dir.resolve()
+    pairs = [TASK_PAIRS[name] for name in args.tasks]
+    for pair in pairs:
+        if not (args.data_dir / pair.data_file).is_file():
+            sys.exit(f"missing data file: {args.data_dir / pair.data_file} (use --data-dir)")
+    model = (args.model_dir or default_model_folder()).resolve()
+    print(f"model: {model}\ndata: {args.data_dir}\nlimit {args.limit}, dtype {args.dtype}, batch size {args.batch_size}")
+    with tempfile.TemporaryDirectory(prefix="evalh-vs-lmeval-") as tmp:
+        (Path(tmp) / "runs").mkdir()
+        (Path(tmp) / "lm_eval_tasks").mkdir()
+        ours = run_evalh(pairs, model, args, Path(tmp) / "runs")
+        theirs = run_lm_eval(pairs, model, args, Path(tmp) / "lm_eval_tasks")
+    all_ok = True
+    for pair in pairs:
+        all_ok &= compare(pair, ours[pair.evalh_task], theirs[pair.evalh_task], args.tolerance)
+    first = pairs[0].evalh_task
+    print(f"\nwall time (model load included): evalh {ours[first].seconds:.1f}s, lm-eval {theirs[first].seconds:.1f}s")
+    print("RESULT:", "agree" if all_ok else "DISAGREE")
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

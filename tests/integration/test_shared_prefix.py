@@ -1,0 +1,45 @@
+"""Shared-prefix scoring gives plain scoring's numbers: within 1e-4 in fp32, the same argmax in bf16."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.models import hf_scoring
+from harness.models.resolve import LoadOptions, load_model
+from harness.tasks.build import FewshotSampler, build_items
+from harness.tasks.datasets import load_rows
+from harness.tasks.loader import build_index
+
+pytestmark = pytest.mark.slow
+
+
+def test_shared_prefix_length():
+    assert hf_scoring.shared_prefix_length([list(range(40)) + [1], list(range(40)) + [2, 3]]) == 40
+    assert hf_scoring.shared_prefix_length([list(range(40)), list(range(40))]) == 39  # one token stays per context
+    assert hf_scoring.shared_prefix_length([[1] * 10 + [2], [1] * 10 + [3]]) == 0     # too short to bother
+    assert hf_scoring.shared_prefix_length([list(range(30))]) == 0
+
+
+def _pairs(model, shared_data: Path, k: int, n: int = 8):
+    spec = build_index().tasks["arc_easy"]
+    rows = load_rows(spec, data_dir=shared_data)[:n]
+    sampler = FewshotSampler(load_rows(spec, "validation", shared_data), k, 1234, "first_n", False) if k else None
+    requests = [r for item in build_items(spec, rows, sampler) for r in item.requests]
+    return [model.encode_pair(r.context, r.continuation) for r in requests]
+
+
+@pytest.mark.parametrize("dtype, k", [("float32", 0), ("float32", 5), ("bfloat16", 5)])
+def test_packed_equals_plain(shared_data, dtype, k):
+    model = load_model("smollm2", LoadOptions(dtype=dtype, batch_size=8))
+    pairs = _pairs(model, shared_data, k)
+    if k:
+        assert hf_scoring.shared_prefix_length([c for c, _ in pairs]) > 100  # the 5-shot block is shared
+    plain = hf_scoring.plain(model.model, pairs, model.max_length, 8, model.device)
+    packed = hf_scoring.packed(model.model, pairs, 8, model.device, None)
+    a, b = np.array([p[0] for p in plain]), np.array([p[0] for p in packed])
+    if dtype == "float32":
+        assert np.max(np.abs(a - b)) < 1e-4
+        assert [p[1] for p in plain] == [p[1] for p in packed]
+    else:  # bf16 sums carry noise of a few tenths; the answer per item (4 choices each) stays
+        assert (a.reshape(-1, 4).argmax(1) == b.reshape(-1, 4).argmax(1)).mean() >= 7 / 8
+        assert np.mean(np.abs(a - b)) < 0.25
