@@ -32,7 +32,7 @@ def test_mirror_rows_equal_the_file(shared_data: Path):
 def test_wmt22_from_data_dir(shared_data: Path):
     wmt = build_index().tasks["wmt22_en_de"]
     rows = load_rows(wmt, data_dir=shared_data)
-    assert len(rows) == 2037 and len(rows[0]["references"]) == 1
+    assert len(rows) == 2037 and len(rows[0]["references"]) == 2  # references A and B
 
 
 def test_missing_mirror_offline_fails_fast_with_hint(tmp_path: Path, monkeypatch):
