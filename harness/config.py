@@ -34,6 +34,8 @@ class RunConfig(BaseModel):
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")
     apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
     progress: bool = False
+    cache: bool = Field(default=True, description="reuse and store model responses in the response cache")
+    cache_dir: str | None = Field(default=None, description="folder of responses.sqlite (default: evalh's cache dir)")
 
 
 _LIST_FIELDS = {"models", "tasks", "include_paths"}

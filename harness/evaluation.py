@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from harness import __version__
+from harness.cache import ResponseCache, default_cache_path
 from harness.config import RunConfig
 from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, run_lm_eval_task
 from harness.errors import EvalhError
@@ -58,6 +59,30 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
         log(f"error: {error.message}")
     options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
                           base_url=config.base_url)
+    try:
+        cache = open_cache(config)
+    except EvalhError as exc:
+        out.errors.append(RunError(scope="run", name="cache", message=str(exc)))
+        log(f"error: {exc}")
+        return out
+    try:
+        _run_models(config, out, [*specs, *bridged], task_errors, options, cache, load, log)
+    finally:
+        if cache is not None:
+            cache.close()
+    return out
+
+
+def open_cache(config: RunConfig) -> ResponseCache | None:
+    """The response cache `config` asks for (None with `cache: false`); raises CacheError for a bad file."""
+    if not config.cache:
+        return None
+    return ResponseCache.open(default_cache_path(config.cache_dir))
+
+
+def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str], task_errors: list[RunError],
+                options: LoadOptions, cache: ResponseCache | None, load: ModelLoader,
+                log: Callable[[str], None]) -> None:
     for model_name in config.models:
         started = time.perf_counter()
         try:
@@ -68,12 +93,12 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
             log(f"error: {exc}")
             continue
         load_seconds = time.perf_counter() - started
-        out.runs.append(_run_model(config, model, [*specs, *bridged], task_errors, load_seconds, log))
-    return out
+        out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache))
 
 
 def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | str], task_errors: list[RunError],
-               load_seconds: float, log: Callable[[str], None]) -> tuple[Path, RunResult]:
+               load_seconds: float, log: Callable[[str], None],
+               cache: ResponseCache | None = None) -> tuple[Path, RunResult]:
     info = model.info()
     run_dir = new_run_dir(Path(config.output_dir), info.name)
     result = RunResult(
@@ -85,12 +110,13 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | st
     write_result(run_dir, result)
     runner = Runner(model, data_dir=Path(config.data_dir) if config.data_dir else None, limit=config.limit,
                     num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
-                    apply_chat_template=config.apply_chat_template)
+                    apply_chat_template=config.apply_chat_template, cache=cache)
     started = time.perf_counter()
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()
     for spec in specs:
         name = spec if isinstance(spec, str) else spec.name
+        before = dict(runner.cache_stats)
         try:
             if isinstance(spec, str):
                 task_result, samples = run_lm_eval_task(
@@ -107,12 +133,28 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | st
             for sample in samples:
                 handle.write(sample.model_dump_json() + "\n")
         result.tasks[task_result.name] = task_result
-        result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
+        _record_timings(result, runner, started, load_seconds, cache)
         write_result(run_dir, result)
-        log(f"{task_result.name}: done in {task_result.seconds:.1f}s")
-    result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
+        log(f"{task_result.name}: done in {task_result.seconds:.1f}s{_cache_note(runner, before, cache)}")
+    _record_timings(result, runner, started, load_seconds, cache)
     write_result(run_dir, result)
     return run_dir, result
+
+
+def _record_timings(result: RunResult, runner: Runner, started: float, load_seconds: float,
+                    cache: ResponseCache | None) -> None:
+    """Wall time so far; with a cache, requests answered by it (cache_hits) and sent to the model (cache_misses)."""
+    result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
+    if cache is not None:
+        result.timings["cache_hits"] = runner.cache_stats["hits"]
+        result.timings["cache_misses"] = runner.cache_stats["misses"]
+
+
+def _cache_note(runner: Runner, before: dict[str, int], cache: ResponseCache | None) -> str:
+    if cache is None:
+        return ""
+    hits, misses = (runner.cache_stats[k] - before[k] for k in ("hits", "misses"))
+    return f" ({hits} requests from the cache, {misses} computed)"
 
 
 def new_run_dir(output_dir: Path, model_name: str) -> Path:

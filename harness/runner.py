@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from harness.cache import ResponseCache
 from harness.metrics import Outcome, get_metric
 from harness.models.base import ModelAdapter
 from harness.requests import Generate, Loglikelihood, Request, Rolling
@@ -21,17 +22,25 @@ from harness.tasks.schema import TaskSpec
 from harness.errors import DataError, ModelError
 from harness.tasks.templates import render_value
 
+FLUSH_EVERY = 256
+"""With a response cache, requests per model call; each call's responses are committed at once."""
+
 
 class Runner:
     """Scores one model on tasks; identical requests (across tasks too) are computed once."""
 
     def __init__(self, model: ModelAdapter, *, data_dir: Path | None = None, limit: int | None = None,
                  num_fewshot: int | None = None, seed: int = 1234, progress: bool = False,
-                 apply_chat_template: bool = False) -> None:
+                 apply_chat_template: bool = False, cache: ResponseCache | None = None,
+                 flush_every: int | None = None) -> None:
         self.model, self.data_dir, self.limit = model, data_dir, limit
         self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
         self.chat = apply_chat_template
         self.memo: dict[Request, object] = {}
+        self.cache, self.flush_every = cache, flush_every or FLUSH_EVERY
+        self._fingerprint = model.info().fingerprint if cache is not None else ""
+        self.cache_stats = {"hits": 0, "misses": 0}
+        """hits: requests answered by the response cache; misses: requests sent to the model."""
 
     def run_task(self, spec: TaskSpec) -> tuple[TaskResult, list[SampleRecord]]:
         """Evaluate one task; raises EvalhError subclasses for bad data or task definitions."""
@@ -89,15 +98,44 @@ class Runner:
 
     def _execute(self, task: str, items: Sequence[Item]) -> list[Outcome]:
         pending = list(dict.fromkeys(r for item in items for r in item.requests if r not in self.memo))
+        if self.cache is not None and pending:
+            cached = self.cache.get_many(self._fingerprint, pending)
+            self.memo.update(cached)
+            self.cache_stats["hits"] += len(cached)
+            pending = [r for r in pending if r not in cached]
+        self.cache_stats["misses"] += len(pending)
         with tqdm(total=len(pending), desc=task, disable=not self.progress, leave=False, file=sys.stderr,
                   unit="req") as bar:
             for kind, method in ((Loglikelihood, self.model.loglikelihood), (Generate, self.model.generate),
                                  (Rolling, self.model.loglikelihood_rolling)):
                 batch = [r for r in pending if isinstance(r, kind)]
-                if batch:
-                    for request, response in zip(batch, method(batch, progress=bar.update), strict=True):
-                        self.memo[request] = response
+                for chunk in self._chunks(batch):
+                    responses = method(chunk, progress=bar.update)
+                    self.memo.update(zip(chunk, responses, strict=True))
+                    if self.cache is not None:
+                        self.cache.put_many(self._fingerprint, zip(chunk, responses))
         return [_outcome(item, [self.memo[r] for r in item.requests]) for item in items]
+
+    def _chunks(self, batch: list[Request]) -> list[list[Request]]:
+        """Without a cache, one call per kind; with one, calls of about `flush_every` requests, each
+        committed on return, so a killed run loses at most one chunk. A chunk never splits requests
+        that share a context, so an adapter can still score an item's choices from one prefix."""
+        if not batch:
+            return []
+        if self.cache is None:
+            return [batch]
+        chunks: list[list[Request]] = [[]]
+        for request in batch:
+            current = chunks[-1]
+            if len(current) >= self.flush_every and (_context(request) is None
+                                                      or _context(request) != _context(current[-1])):
+                chunks.append(current := [])
+            current.append(request)
+        return chunks
+
+
+def _context(request: Request) -> str | None:
+    return request.context if isinstance(request, Loglikelihood) else None
 
 
 def _outcome(item: Item, responses: list) -> Outcome:

@@ -26,6 +26,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--base-url", help="Server URL for API models, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--apply-chat-template/--no-apply-chat-template", default=None,
               help="Wrap each prompt in the model's chat template (off by default, as lm-eval).")
+@click.option("--cache/--no-cache", default=None,
+              help="Reuse and store model responses in the response cache (default: on).")
+@click.option("--cache-dir", type=click.Path(), help="Folder of the response cache file (default: evalh's cache dir).")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
 def run(models, tasks, include_paths, config_file, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""
