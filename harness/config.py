@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,6 +33,9 @@ class RunConfig(BaseModel):
     data_dir: str | None = None
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")
     apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
+    executor: Literal["local", "ray"] = Field(default="local", description="where model calls run")
+    ray_address: str | None = Field(default=None, description="Ray cluster address (default: start a local one)")
+    shards: int = Field(default=1, ge=1, description="split each task's requests into this many units")
     progress: bool = False
     cache: bool = Field(default=True, description="reuse and store model responses in the response cache")
     cache_dir: str | None = Field(default=None, description="folder of responses.sqlite (default: evalh's cache dir)")

@@ -19,7 +19,7 @@ from harness import __version__
 from harness.cache import ResponseCache, default_cache_path
 from harness.config import RunConfig
 from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, run_lm_eval_task
-from harness.errors import EvalhError
+from harness.errors import ConfigError, EvalhError
 from harness.models.base import ModelAdapter
 from harness.models.resolve import LoadOptions, load_model
 from harness.results import RunError, RunResult, write_result
@@ -87,13 +87,34 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str],
         started = time.perf_counter()
         try:
             log(f"loading model {model_name} ...")
-            model = load(model_name, options)
+            model = place_model(model_name, options, config, load)
         except EvalhError as exc:
             out.errors.append(RunError(scope="model", name=model_name, message=str(exc)))
             log(f"error: {exc}")
             continue
         load_seconds = time.perf_counter() - started
-        out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache))
+        try:
+            out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache))
+        finally:
+            close = getattr(model, "close", None)
+            if close:
+                close()  # frees Ray workers for the next model
+
+
+def place_model(name: str, options: LoadOptions, config: RunConfig, load: ModelLoader) -> ModelAdapter:
+    """Load the model here, or as a pool of Ray workers (--executor ray); either way, sharded as asked."""
+    from harness.executors.sharded import LocalBackend, ShardedModel
+
+    if config.executor == "ray":
+        from harness.executors.ray_backend import RayBackend
+
+        if any(t.startswith(LM_EVAL_PREFIX) for t in config.tasks):
+            raise ConfigError("lm_eval: tasks run in process; use --executor local for them")
+        loader = None if load is load_model else load
+        backend = RayBackend(name, options, shards=config.shards, address=config.ray_address, loader=loader)
+        return ShardedModel(backend, config.shards)
+    model = load(name, options)
+    return model if config.shards <= 1 else ShardedModel(LocalBackend(model), config.shards)
 
 
 def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | str], task_errors: list[RunError],
