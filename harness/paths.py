@@ -15,6 +15,14 @@ def builtin_tasks_dir() -> Path:
     return _PACKAGE.parent / "tasks"
 
 
+def builtin_reports_dir() -> Path:
+    """The report templates and assets: inside the wheel (harness/_reports) or, from a checkout, ../reports."""
+    installed = _PACKAGE / "_reports"
+    if installed.is_dir() and any(installed.iterdir()):
+        return installed
+    return _PACKAGE.parent / "reports"
+
+
 def cache_dir() -> Path:
     """evalh's cache root: EVALH_CACHE_DIR, else $XDG_CACHE_HOME/evalh, else ~/.cache/evalh."""
     explicit = os.environ.get("EVALH_CACHE_DIR")

@@ -4,8 +4,11 @@ from __future__ import annotations
 import click
 
 from harness import __version__
+from harness.cli.cache_cmd import cache_group
 from harness.cli.import_cmd import import_cmd
+from harness.cli.compare import compare  # evalh: reports
 from harness.cli.list_cmd import list_group
+from harness.cli.report import report  # evalh: reports
 from harness.cli.run import run
 
 
@@ -18,3 +21,6 @@ def main() -> None:
 main.add_command(run)
 main.add_command(list_group)
 main.add_command(import_cmd)
+main.add_command(cache_group)
+main.add_command(report)  # evalh: reports
+main.add_command(compare)  # evalh: reports

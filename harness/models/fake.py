@@ -5,11 +5,24 @@
 - generation ("parrot"): the last labelled line of the prompt before its final cue line, without the
   label: for "English: Good morning.\\nGerman:" it answers "Good morning.". That gives translation,
   QA and summarization metrics that are low but not zero, and that tests can compute independently.
+- a fake that knows answers (`fake:answers=PATH;wrong=0.2`, for planted regressions in report tests):
+  PATH is a JSON object mapping a context to its correct continuation (e.g.
+  {"Question: What is the capital of France?\nAnswer:": " Paris"}). For a known context the correct
+  continuation gets log-likelihood -0.01 (greedy) and every other continuation its usual draw minus 1,
+  so the correct choice wins; for a deterministic fraction `wrong` of the known contexts (those with
+  unit_hash(seed, "wrong", context) < wrong) the correct continuation gets -50 instead, so another
+  choice wins. Unknown contexts and generation behave as the plain fake.
+
+Options follow `fake:` as key=value pairs separated by ';' (or ',' where the model name is not itself
+inside a comma-separated list such as --model or EVALH_MODELS): seed=N, answers=PATH, wrong=FRACTION.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from harness.models.base import ModelInfo, Progress, cut_at_stop
 from harness.requests import Generate, Loglikelihood, Rolling
@@ -41,16 +54,36 @@ def fake_generation(prompt: str, until: Sequence[str] = (), max_tokens: int = 25
 class FakeModel:
     """Deterministic stand-in for a language model. `seed` changes every log-likelihood draw."""
 
-    def __init__(self, seed: int = 0, name: str = "fake") -> None:
+    def __init__(self, seed: int = 0, name: str = "fake", answers: Mapping[str, str] | None = None,
+                 wrong: float = 0.0) -> None:
         self.seed = seed
         self.name = name
         self.calls: list[object] = []
+        self.answers, self.wrong = dict(answers or {}), wrong
 
     def info(self) -> ModelInfo:
         return ModelInfo(
             name=self.name, adapter="fake", source="fake", parameters=None,
-            fingerprint=f"fake:seed={self.seed}", dtype=None, device=None, context_length=None,
+            fingerprint=self._fingerprint(), dtype=None, device=None, context_length=None,
         )
+
+    def _fingerprint(self) -> str:
+        if not self.answers:
+            return f"fake:seed={self.seed}"
+        digest = hashlib.sha256(json.dumps(self.answers, sort_keys=True).encode()).hexdigest()[:12]
+        return f"fake:seed={self.seed},answers={digest},wrong={self.wrong}"
+
+    def answers_wrong(self, context: str) -> bool:
+        """Whether this (knowing) fake deliberately prefers a wrong choice for `context`."""
+        return unit_hash(str(self.seed), "wrong", context) < self.wrong
+
+    def _logprob(self, context: str, continuation: str) -> tuple[float, bool]:
+        correct = self.answers.get(context)
+        if correct is None:
+            return fake_logprob(context, continuation, self.seed)
+        if continuation == correct:
+            return (-50.0, False) if self.answers_wrong(context) else (-0.01, True)
+        return fake_logprob(context, continuation, self.seed)[0] - 1.0, False
 
     def chat_prompt(self, text: str) -> str:
         """A fixed stand-in chat format: `<|user|>`, the text, `<|assistant|>`."""
@@ -58,7 +91,7 @@ class FakeModel:
 
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
         self.calls.extend(requests)
-        out = [fake_logprob(r.context, r.continuation, self.seed) for r in requests]
+        out = [self._logprob(r.context, r.continuation) for r in requests]
         if progress:
             progress(len(requests))
         return out
@@ -79,14 +112,34 @@ class FakeModel:
 
 
 def create(rest: str, options: object = None, display: str = "fake") -> FakeModel:
-    """Entry point: `fake` or `fake:seed=N`."""
-    seed = 0
-    spec = display
-    for option in filter(None, rest.split(",")):
-        key, _, value = option.partition("=")
-        if key != "seed" or not value.lstrip("-").isdigit():
-            from harness.errors import ModelError
+    """Entry point: `fake`, `fake:seed=N`, `fake:answers=PATH;wrong=0.2` (see the module docstring)."""
+    from harness.errors import ModelError
 
-            raise ModelError(f"model '{spec}': unknown fake option '{option}' (the fake takes seed=N)")
-        seed = int(value)
-    return FakeModel(seed=seed, name=display)
+    seed, answers, wrong = 0, None, 0.0
+    for option in filter(None, re.split(r"[;,]", rest)):
+        key, _, value = option.partition("=")
+        try:
+            if key == "seed" and value.lstrip("-").isdigit():
+                seed = int(value)
+            elif key == "answers" and value:
+                answers = _read_answers(value)
+            elif key == "wrong" and 0.0 <= float(value) <= 1.0:
+                wrong = float(value)
+            else:
+                raise ValueError(option)
+        except ValueError:
+            raise ModelError(f"model '{display}': bad fake option '{option}' (the fake takes seed=N, "
+                             "answers=PATH and wrong=FRACTION in [0, 1], separated by ';')") from None
+    return FakeModel(seed=seed, name=display, answers=answers, wrong=wrong)
+
+
+def _read_answers(path: str) -> dict[str, str]:
+    from harness.errors import ModelError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"fake answers file {path}: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ModelError(f"fake answers file {path}: expected a JSON object of context -> continuation")
+    return data

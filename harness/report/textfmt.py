@@ -1,0 +1,76 @@
+"""Plain-text rendering of `evalh compare` results (what the terminal shows)."""
+from __future__ import annotations
+
+from harness.report.compare import REGRESSION, CompareResult, TaskComparison
+
+
+def fmt_value(value: float | None) -> str:
+    """Scores in [0, 1]-like ranges get 4 decimals, BLEU-like (0-100) ones 2; None is a dash."""
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 2 else f"{value:.2f}"
+
+
+def fmt_p(p: float) -> str:
+    return f"{p:.3g}" if p >= 1e-4 else f"{p:.1e}"
+
+
+def one_line(text: str, width: int = 60) -> str:
+    """A response on one line, cut to `width` characters (control characters shown as escapes)."""
+    flat = text.encode("unicode_escape").decode("ascii") if any(ord(ch) < 32 for ch in text) else text
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+_HEADER = ("model", "task", "metric", "n", "baseline", "candidate", "delta", "CI", "p", "p (Holm)", "test",
+           "verdict")
+
+
+def table_rows(result: CompareResult) -> list[tuple[str, ...]]:
+    """The comparison table as strings, one tuple per task (shared by text and Markdown)."""
+    rows = []
+    for r in result.rows:
+        t = r.result
+        rows.append((r.model, r.task, r.metric, str(r.n), fmt_value(r.base_value), fmt_value(r.cand_value),
+                     f"{t.delta:+.4f}" if abs(t.delta) < 2 else f"{t.delta:+.2f}",
+                     f"[{fmt_value(t.ci_low)}, {fmt_value(t.ci_high)}]", fmt_p(t.p_value), fmt_p(r.p_holm), t.test,
+                     r.verdict.upper() if r.verdict == REGRESSION else r.verdict))
+    return rows
+
+
+def flip_lines(row: TaskComparison, limit: int) -> list[str]:
+    """The changed items of one task, worst first."""
+    if not row.flips:
+        return []
+    lines = [f"{row.task} ({row.model}, {row.metric}): {row.lost} item(s) worse, {row.gained} better"]
+    for flip in row.flips[:limit]:
+        lines.append(f"  {flip.sample_id}: {fmt_value(flip.base_score)} -> {fmt_value(flip.cand_score)}  "
+                     f"baseline {one_line(flip.base_response)!r} / candidate {one_line(flip.cand_response)!r}")
+    if len(row.flips) > limit:
+        lines.append(f"  ... and {len(row.flips) - limit} more")
+    return lines
+
+
+def format_compare_text(result: CompareResult, flips_limit: int = 20) -> str:
+    """The full terminal report: header, table, notes, flipped items, verdict line."""
+    header = (*_HEADER[:7], f"{round(100 * (1 - result.alpha))}% CI", *_HEADER[8:])
+    rows = [header, *table_rows(result)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
+    lines = [f"baseline:  {result.baseline}", f"candidate: {result.candidate}",
+             f"alpha {result.alpha:g} (Holm-corrected across {len(result.rows)} test(s)), max drop "
+             f"{result.max_drop:g}", ""]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    notes = [f"note: {r.task} ({r.model}): {r.note}" for r in result.rows if r.note]
+    lines += ([""] + notes) if notes else []
+    shown = [line for r in result.rows for line in flip_lines(r, flips_limit)]
+    if shown:
+        lines += ["", "changed items (worst first):", *shown]
+    lines += ["", verdict_line(result)]
+    return "\n".join(lines)
+
+
+def verdict_line(result: CompareResult) -> str:
+    bad = result.regressions
+    if bad:
+        return f"verdict: REGRESSION in {len(bad)} task(s): " + ", ".join(f"{r.task} ({r.model})" for r in bad)
+    better = [r for r in result.rows if r.verdict != "no detectable change"]
+    return f"verdict: no regression ({len(better)} improvement(s), {len(result.rows) - len(better)} unchanged)"

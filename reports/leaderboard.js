@@ -1,0 +1,361 @@
+/* evalh leaderboard: renders the embedded JSON. Every string from the data is untrusted, so text goes
+   into the page only through textContent (and plain attributes such as title), never through innerHTML. */
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("report-data").textContent);
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var PAGE = 25;
+  var models = DATA.models;
+  var byKey = {};
+  models.forEach(function (m) { byKey[m.key] = m; });
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function svg(tag, attrs, text) {
+    var node = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) return "–";
+    return Math.abs(v) < 2 ? v.toFixed(4) : v.toFixed(2);
+  }
+  function fmtParams(p) {
+    if (!p) return "–";
+    var units = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
+    for (var i = 0; i < units.length; i++) if (p >= units[i][0]) return String(parseFloat((p / units[i][0]).toPrecision(3))) + units[i][1];
+    return String(p);
+  }
+  function cell(task, metric, key) {
+    var t = DATA.cells[task];
+    return t && t[metric] && t[metric][key] ? t[metric][key] : null;
+  }
+  function higher(task, metric) {
+    var t = DATA.tasks.filter(function (x) { return x.name === task; })[0];
+    return !t || t.higher[metric] !== false;
+  }
+
+  /* ---- leaderboard table ---------------------------------------------------------------------- */
+  var columns = [];
+  DATA.tasks.forEach(function (t) { t.metrics.forEach(function (m) { columns.push({ task: t.name, metric: m }); }); });
+  var sortState = { col: -1, dir: 1 };
+
+  function sortedModels() {
+    var list = models.slice();
+    if (sortState.col < 0) return list;
+    var c = columns[sortState.col];
+    list.sort(function (a, b) {
+      var va = cell(c.task, c.metric, a.key), vb = cell(c.task, c.metric, b.key);
+      va = va ? va[0] : null; vb = vb ? vb[0] : null;
+      if (va === null && vb === null) return 0;
+      if (va === null) return 1;
+      if (vb === null) return -1;
+      return sortState.dir * (va - vb);
+    });
+    return list;
+  }
+
+  function renderBoard() {
+    var table = document.getElementById("board");
+    table.replaceChildren();
+    var head = el("tr");
+    var hm = el("th", null, "Model");
+    var hp = el("th", null, "Params");
+    hp.setAttribute("data-col", "params");
+    hp.addEventListener("click", function () { sortState = { col: -1, dir: 1 }; renderBoard(); });
+    if (sortState.col < 0) hp.className = "sorted-asc";
+    head.append(hm, hp);
+    columns.forEach(function (c, i) {
+      var th = el("th");
+      th.setAttribute("data-col", String(i));
+      th.append(el("span", "task", c.task), el("span", "metric", c.metric + (higher(c.task, c.metric) ? "" : " ↓")));
+      if (sortState.col === i) th.className = sortState.dir > 0 ? "sorted-asc" : "sorted-desc";
+      th.addEventListener("click", function () {
+        var better = higher(c.task, c.metric) ? -1 : 1;
+        sortState = sortState.col === i ? { col: i, dir: -sortState.dir } : { col: i, dir: better };
+        renderBoard();
+      });
+      head.append(th);
+    });
+    var thead = el("thead"); thead.append(head);
+    var tbody = el("tbody");
+    var best = columns.map(function (c) {
+      var vals = models.map(function (m) { var x = cell(c.task, c.metric, m.key); return x ? x[0] : null; })
+        .filter(function (v) { return v !== null; });
+      if (vals.length < 2 || Math.max.apply(null, vals) === Math.min.apply(null, vals)) return null;
+      return higher(c.task, c.metric) ? Math.max.apply(null, vals) : Math.min.apply(null, vals);
+    });
+    sortedModels().forEach(function (m) {
+      var tr = el("tr");
+      tr.setAttribute("data-model", m.key);
+      tr.append(el("td", "model", m.label), el("td", "params", fmtParams(m.params)));
+      columns.forEach(function (c, i) {
+        var x = cell(c.task, c.metric, m.key);
+        var td = el("td", x && best[i] !== null && x[0] === best[i] ? "best" : null, x ? fmt(x[0]) : "–");
+        if (x && x[1] !== null && x[2] !== null) {
+          td.append(el("span", "ci", "[" + fmt(x[1]) + ", " + fmt(x[2]) + "]"));
+          td.title = c.task + " " + c.metric + ": 95% CI [" + fmt(x[1]) + ", " + fmt(x[2]) + "], n = " + x[3];
+        }
+        tr.append(td);
+      });
+      tbody.append(tr);
+    });
+    table.append(thead, tbody);
+  }
+
+  /* ---- score vs parameter count charts --------------------------------------------------------- */
+  function niceTicks(lo, hi) {
+    var raw = (hi - lo) / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = mag;
+    [1, 2, 2.5, 5, 10].some(function (f) { step = f * mag; return step >= raw; });
+    var out = [];
+    for (var v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(Math.round(v / step) * step);
+    return out;
+  }
+  function chart(task, metric) {
+    var W = 340, H = 230, L = 48, R = 12, T = 12, B = 36;
+    var pts = models.map(function (m) { return { m: m, c: cell(task, metric, m.key) }; })
+      .filter(function (p) { return p.m.params && p.c && p.c[0] !== null; });
+    var box = el("div", "chart");
+    box.setAttribute("data-task", task);
+    box.append(el("h3", null, task + " · " + metric));
+    if (!pts.length) { box.append(el("p", "muted", "no model with a known parameter count")); return box; }
+    var xs = pts.map(function (p) { return Math.log10(p.m.params); });
+    var ys = [];
+    pts.forEach(function (p) { ys.push(p.c[0]); if (p.c[1] !== null) ys.push(p.c[1]); if (p.c[2] !== null) ys.push(p.c[2]); });
+    var x0 = Math.floor(Math.min.apply(null, xs) - 0.15), x1 = Math.ceil(Math.max.apply(null, xs) + 0.15);
+    var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
+    if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
+    var pad = (y1 - y0) * 0.08; y0 -= pad; y1 += pad;
+    function X(lx) { return L + (lx - x0) / (x1 - x0) * (W - L - R); }
+    function Y(v) { return T + (y1 - v) / (y1 - y0) * (H - T - B); }
+    var g = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img" });
+    g.append(svg("title", {}, task + " " + metric + " against parameter count"));
+    for (var d = x0; d <= x1; d++) {
+      g.append(svg("line", { x1: X(d), x2: X(d), y1: T, y2: H - B, "class": "gridline" }));
+      g.append(svg("text", { x: X(d), y: H - B + 14, "text-anchor": "middle" }, fmtParams(Math.pow(10, d))));
+    }
+    niceTicks(y0, y1).forEach(function (v) {
+      g.append(svg("line", { x1: L, x2: W - R, y1: Y(v), y2: Y(v), "class": "gridline" }));
+      g.append(svg("text", { x: L - 4, y: Y(v) + 3, "text-anchor": "end" }, String(parseFloat(v.toPrecision(6)))));
+    });
+    g.append(svg("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, "class": "axis" }));
+    g.append(svg("line", { x1: L, x2: L, y1: T, y2: H - B, "class": "axis" }));
+    g.append(svg("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle" }, "parameters (log scale)"));
+    var trend = DATA.trends[task + "\u001f" + metric];
+    if (trend) {
+      var a = Math.min.apply(null, xs), b = Math.max.apply(null, xs);
+      g.append(svg("line", { x1: X(a), y1: Y(trend[1] + trend[0] * a), x2: X(b), y2: Y(trend[1] + trend[0] * b),
+        "class": "trend" }));
+    }
+    pts.forEach(function (p, i) {
+      var cx = X(xs[i]);
+      if (p.c[1] !== null && p.c[2] !== null)
+        g.append(svg("line", { x1: cx, x2: cx, y1: Y(p.c[1]), y2: Y(p.c[2]), "class": "whisker" }));
+      var dot = svg("circle", { cx: cx, cy: Y(p.c[0]), r: 4, "class": "point" });
+      dot.append(svg("title", {}, p.m.label + ": " + fmt(p.c[0]) + " (" + fmtParams(p.m.params) + ")"));
+      g.append(dot, svg("text", { x: cx + 6, y: Y(p.c[0]) - 6 }, p.m.label));
+    });
+    box.append(g);
+    var note = trend ? "trend: " + (trend[0] >= 0 ? "+" : "") + fmt(trend[0]) + " per 10× parameters" +
+      (trend[2] !== null ? ", R² " + trend[2].toFixed(2) : "") : "trend needs two model sizes";
+    box.append(el("div", "muted", note));
+    return box;
+  }
+
+  function renderCharts() {
+    var grid = document.getElementById("chart-grid");
+    DATA.tasks.forEach(function (t) { grid.append(chart(t.name, t.primary)); });
+  }
+
+  /* ---- bias panel -------------------------------------------------------------------------------- */
+  function renderBias() {
+    var panel = document.getElementById("bias-panel");
+    var tasks = DATA.tasks.filter(function (t) { return t.bias; });
+    if (!tasks.length) { panel.append(el("p", "muted", "No bias probes in these runs.")); return; }
+    panel.append(el("p", "muted", "pct_stereotype: share of pairs where the model prefers the more stereotypical " +
+      "sentence (50% = no preference; the dashed line). likelihood_diff: mean |log-likelihood difference|."));
+    tasks.forEach(function (t) {
+      var table = el("table", "bias-table");
+      table.setAttribute("data-task", t.name);
+      var head = el("tr"); head.append(el("th", null, t.name));
+      t.metrics.forEach(function (m) { head.append(el("th", null, m)); });
+      table.append(head);
+      models.filter(function (m) { return t.datasets[m.key]; }).forEach(function (m) {
+        var tr = el("tr"); tr.append(el("td", null, m.label));
+        t.metrics.forEach(function (metric) {
+          var x = cell(t.name, metric, m.key);
+          var td = el("td");
+          if (x && metric === "pct_stereotype" && x[0] !== null) {
+            var wrap = el("span", "bar-wrap"), bar = el("span", "bar");
+            bar.style.width = Math.max(0, Math.min(100, x[0] * 100)) + "%";
+            wrap.append(bar, el("span", "half"));
+            td.append(wrap);
+          }
+          td.append(document.createTextNode(x ? fmt(x[0]) : "–"));
+          if (x && x[1] !== null) td.append(el("span", "ci", "[" + fmt(x[1]) + ", " + fmt(x[2]) + "]"));
+          tr.append(td);
+        });
+        table.append(tr);
+      });
+      panel.append(table);
+    });
+  }
+
+  /* ---- samples drill-down ------------------------------------------------------------------------ */
+  var shown = PAGE;
+  function primaryScores(task, i) {
+    var s = DATA.samples[task], t = DATA.tasks.filter(function (x) { return x.name === task; })[0];
+    return models.map(function (m) {
+      var o = s.out[m.key] && s.out[m.key][i];
+      return o && o[2] && o[2][t.primary] !== undefined ? o[2][t.primary] : null;
+    }).filter(function (v) { return v !== null; });
+  }
+  function chosen(item, o) {
+    if (o[0] !== null && o[0] !== undefined) return o[0];
+    if (!o[1] || !item[4]) return "";
+    var best = 0;
+    o[1].forEach(function (v, j) { if (v !== null && v > o[1][best]) best = j; });
+    return item[4][best];
+  }
+  function matches(task, i, query, filter) {
+    var s = DATA.samples[task], item = s.items[i];
+    if (filter !== "all") {
+      var sc = primaryScores(task, i);
+      var max = Math.max.apply(null, sc), min = Math.min.apply(null, sc);
+      if (filter === "disagree" && !(sc.length > 1 && max !== min)) return false;
+      if (filter === "anyzero" && !(sc.length && min === 0)) return false;
+      if (filter === "allzero" && !(sc.length && max === 0)) return false;
+    }
+    if (!query) return true;
+    var hay = [item[0], item[2], JSON.stringify(item[3]), (item[4] || []).join(" ")];
+    models.forEach(function (m) { var o = s.out[m.key] && s.out[m.key][i]; if (o) hay.push(chosen(item, o)); });
+    return hay.join("\n").toLowerCase().indexOf(query) >= 0;
+  }
+  function choiceTable(item, task, i) {
+    var s = DATA.samples[task], table = el("table", "choices");
+    var head = el("tr"); head.append(el("th", null, "choice"));
+    models.forEach(function (m) { if (s.out[m.key]) head.append(el("th", null, m.label + " log p")); });
+    table.append(head);
+    item[4].forEach(function (choice, j) {
+      var tr = el("tr"), gold = item[3] === j;
+      var t = DATA.tasks.filter(function (x) { return x.name === task; })[0];
+      tr.append(el("td", gold ? "gold" : null, (gold ? (t.bias ? "(more stereotypical) " : "✓ ") : "") + choice));
+      models.forEach(function (m) {
+        if (!s.out[m.key]) return;
+        var o = s.out[m.key][i], lp = o && o[1] ? o[1][j] : null;
+        var picked = o && o[1] && Math.max.apply(null, o[1]) === lp;
+        tr.append(el("td", picked ? "picked" : null, lp === null || lp === undefined ? "–" : lp.toFixed(3)));
+      });
+      table.append(tr);
+    });
+    return table;
+  }
+  function sampleCard(task, i) {
+    var s = DATA.samples[task], item = s.items[i], t = DATA.tasks.filter(function (x) { return x.name === task; })[0];
+    var card = el("div", "sample-card");
+    card.setAttribute("data-id", item[0]);
+    var head = el("div", "head", item[0]); head.append(el("span", "hash", item[1])); card.append(head);
+    card.append(el("div", "muted", "prompt"), el("pre", "prompt", item[2]));
+    if (item[4]) card.append(choiceTable(item, task, i));
+    else card.append(el("div", "muted", "target"), el("pre", "target", Array.isArray(item[3]) ? item[3].join("\n") : item[3]));
+    var outs = el("div", "outputs");
+    models.forEach(function (m) {
+      var o = s.out[m.key] && s.out[m.key][i];
+      if (!o) return;
+      var box = el("div", "output"); box.setAttribute("data-model", m.key);
+      box.append(el("div", "who", m.label), el("pre", "response", chosen(item, o)));
+      var scores = el("div", "scores");
+      Object.keys(o[2] || {}).forEach(function (k) {
+        var v = o[2][k], good = t.higher[k] !== false ? v >= 1 : v <= 0;
+        scores.append(el("span", v === null ? null : (good ? "score-good" : (v === 0 || v === 1 ? "score-bad" : null)),
+          k + " " + fmt(v) + "  "));
+      });
+      box.append(scores);
+      outs.append(box);
+    });
+    card.append(outs);
+    return card;
+  }
+  function renderSamples() {
+    var task = document.getElementById("task-select").value, list = document.getElementById("sample-list");
+    var query = document.getElementById("sample-search").value.trim().toLowerCase();
+    var filter = document.getElementById("sample-filter").value;
+    list.replaceChildren();
+    var s = DATA.samples[task];
+    if (!s) return;
+    var hits = [];
+    for (var i = 0; i < s.items.length; i++) if (matches(task, i, query, filter)) hits.push(i);
+    hits.slice(0, shown).forEach(function (i) { list.append(sampleCard(task, i)); });
+    document.getElementById("sample-count").textContent = hits.length + " of " + s.items.length + " items" +
+      (hits.length > shown ? " (showing " + shown + ")" : "");
+    document.getElementById("sample-more").hidden = hits.length <= shown;
+  }
+  function setupSamples() {
+    var select = document.getElementById("task-select");
+    DATA.tasks.forEach(function (t) { var o = el("option", null, t.name); o.value = t.name; select.append(o); });
+    function reset() { shown = PAGE; renderSamples(); }
+    select.addEventListener("change", reset);
+    document.getElementById("sample-search").addEventListener("input", reset);
+    document.getElementById("sample-filter").addEventListener("change", reset);
+    document.getElementById("sample-more").addEventListener("click", function () { shown += PAGE; renderSamples(); });
+    renderSamples();
+  }
+
+  /* ---- run metadata ------------------------------------------------------------------------------ */
+  function kvTable(rows, header) {
+    var table = el("table", "meta-table"), tr = el("tr");
+    header.forEach(function (h) { tr.append(el("th", null, h)); });
+    table.append(tr);
+    rows.forEach(function (r) {
+      var row = el("tr"); r.forEach(function (v) { row.append(el("td", null, v === null || v === undefined ? "–" : v)); });
+      table.append(row);
+    });
+    return table;
+  }
+  function renderMeta() {
+    var panel = document.getElementById("meta-panel");
+    var fields = [["run id", "run_id"], ["created", "created_at"], ["adapter", "adapter"], ["source", "source"],
+      ["fingerprint", "fingerprint"], ["dtype", "dtype"], ["device", "device"]];
+    var rows = fields.map(function (f) { return [f[0]].concat(models.map(function (m) { return m[f[1]]; })); });
+    rows.push(["parameters"].concat(models.map(function (m) { return m.params ? String(m.params) : null; })));
+    ["model_load_s", "total_s"].forEach(function (k) {
+      rows.push([k].concat(models.map(function (m) { return m.timings[k] !== undefined ? m.timings[k] + " s" : null; })));
+    });
+    ["limit", "num_fewshot", "seed"].forEach(function (k) {
+      rows.push([k].concat(models.map(function (m) { return m.config[k] === null ? null : String(m.config[k]); })));
+    });
+    rows.push(["errors"].concat(models.map(function (m) { return m.errors.length ? m.errors.join("; ") : "none"; })));
+    var labels = models.map(function (m) { return m.label; });
+    panel.append(el("h3", null, "Models"), kvTable(rows, ["", ].concat(labels)));
+    var names = [];
+    models.forEach(function (m) { Object.keys(m.versions).forEach(function (k) { if (names.indexOf(k) < 0) names.push(k); }); });
+    panel.append(el("h3", null, "Versions"),
+      kvTable(names.map(function (n) { return [n].concat(models.map(function (m) { return m.versions[n]; })); }), ["package"].concat(labels)));
+    var drows = [];
+    DATA.tasks.forEach(function (t) {
+      models.forEach(function (m) {
+        var d = t.datasets[m.key];
+        if (d) drows.push([t.name, m.label, d.version, d.source, d.fingerprint, d.rows_used + " / " + d.rows_total,
+          String(d.fewshot), d.seconds + " s"]);
+      });
+    });
+    panel.append(el("h3", null, "Tasks and datasets"),
+      kvTable(drows, ["task", "model", "version", "dataset", "fingerprint", "rows used", "few-shot", "time"]));
+  }
+
+  document.getElementById("subtitle").textContent = models.length + " model(s) · " + DATA.tasks.length +
+    " task(s) · generated " + DATA.generated_at + " by evalh " + DATA.evalh_version;
+  renderBoard();
+  renderCharts();
+  renderBias();
+  setupSamples();
+  renderMeta();
+  window.evalhRendered = performance.now();
+  /* the next frame after layout and paint: what a reader waits for (benchmarks/report_size.py) */
+  requestAnimationFrame(function () { setTimeout(function () { window.evalhPainted = performance.now(); }, 0); });
+})();
