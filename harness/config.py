@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,7 +28,7 @@ class RunConfig(BaseModel):
     seed: int = 1234
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int = Field(default=16, ge=1)
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(default=16, description="requests per forward pass, or 'auto'")
     output_dir: str = "runs"
     data_dir: str | None = None
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")

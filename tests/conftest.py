@@ -9,6 +9,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def no_user_response_cache(monkeypatch):
+    """Tests never read or fill the user's response cache; cache tests turn it on explicitly."""
+    monkeypatch.setenv("EVALH_CACHE", "0")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

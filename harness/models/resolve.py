@@ -22,7 +22,7 @@ class LoadOptions:
 
     device: str = "auto"
     dtype: str = "auto"
-    batch_size: int = 16
+    batch_size: int | str = 16
     base_url: str | None = None
 
 

@@ -77,3 +77,12 @@ def test_default_command_runs_offline(tmp_path):
     run_dir, = (tmp_path / "runs").iterdir()
     assert (run_dir / "results.json").is_file() and (run_dir / "samples.jsonl").stat().st_size > 0
     assert "smollm2-135m  starter_mc" in done.stdout
+
+
+def test_batch_size_auto_picks_a_size_that_runs():
+    from harness.models.batching import CANDIDATES
+
+    model = load_model("smollm2", LoadOptions(batch_size="auto"))
+    assert model.batch_size in CANDIDATES
+    (logprob, _), = model.loglikelihood([Loglikelihood("The capital of France is", " Paris")])
+    assert logprob > -2

@@ -33,3 +33,11 @@ def test_bad_values_name_their_origin(tmp_path):
 def test_runconfig_rejects_unknown_fields():
     with pytest.raises(Exception):
         RunConfig(modles=["x"])
+
+
+def test_batch_size_is_a_positive_int_or_auto():
+    assert load_config({"batch_size": "auto"}, env={}).batch_size == "auto"
+    assert load_config({"batch_size": "8"}, env={}).batch_size == 8
+    for bad in ("0", "big"):
+        with pytest.raises(ConfigError, match="option 'batch_size"):
+            load_config({"batch_size": bad}, env={})
