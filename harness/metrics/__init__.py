@@ -4,10 +4,23 @@ from __future__ import annotations
 from harness.errors import TaskError, did_you_mean
 from harness.metrics.base import Metric, Outcome
 from harness.metrics.bias import LikelihoodDiff, PctStereotype
+from harness.metrics.bias_bbq import BBQAccuracy, BBQBiasScore
+from harness.metrics.bias_probe import ProbeDisparity, ProbeLogprob
+from harness.metrics.bias_stereoset import StereoSetMetric
+from harness.metrics.bias_winobias import WinoBiasAccuracy, WinoBiasGap
 from harness.metrics.choice import Accuracy, NormalizedAccuracy, TruthfulMC2
-from harness.metrics.text import CorpusTranslationMetric, ExactMatch, RougeMetric, TokenF1
+from harness.metrics.classification import ClassificationMetric
+from harness.metrics.perplexity import PerplexityMetric
+from harness.metrics.text import CorpusTranslationMetric, ExactMatch, ExactMatchLmEval, RougeMetric, TokenF1
 
 __all__ = ["Metric", "Outcome", "get_metric", "METRIC_NAMES"]
+
+
+def _judge_metric(**options: object) -> Metric:
+    from harness.metrics.judge import MTBenchScore  # loads a judge model only when used
+
+    return MTBenchScore(**options)
+
 
 _FACTORIES = {
     "acc": Accuracy,
@@ -15,6 +28,7 @@ _FACTORIES = {
     "mc2": TruthfulMC2,
     "exact_match": ExactMatch,
     "f1": TokenF1,
+    "exact_match_lm_eval": ExactMatchLmEval,
     "bleu": lambda **kw: CorpusTranslationMetric("bleu", **kw),
     "chrf": lambda **kw: CorpusTranslationMetric("chrf", **kw),
     "ter": lambda **kw: CorpusTranslationMetric("ter", **kw),
@@ -24,6 +38,24 @@ _FACTORIES = {
     "rougeLsum": lambda **kw: RougeMetric("rougeLsum", **kw),
     "pct_stereotype": PctStereotype,
     "likelihood_diff": LikelihoodDiff,
+    "bbq_acc_ambig": lambda **kw: BBQAccuracy("ambig", **kw),
+    "bbq_acc_disambig": lambda **kw: BBQAccuracy("disambig", **kw),
+    "bbq_bias_ambig": lambda **kw: BBQBiasScore("ambig", **kw),
+    "bbq_bias_disambig": lambda **kw: BBQBiasScore("disambig", **kw),
+    "winobias_acc_pro": lambda **kw: WinoBiasAccuracy("pro", **kw),
+    "winobias_acc_anti": lambda **kw: WinoBiasAccuracy("anti", **kw),
+    "winobias_gap": WinoBiasGap,
+    "stereoset_ss": lambda **kw: StereoSetMetric("ss", **kw),
+    "stereoset_lms": lambda **kw: StereoSetMetric("lms", **kw),
+    "stereoset_icat": lambda **kw: StereoSetMetric("icat", **kw),
+    "probe_logprob": ProbeLogprob,
+    "probe_disparity": ProbeDisparity,
+    "f1_macro": lambda **kw: ClassificationMetric("f1_macro", **kw),
+    "mcc": lambda **kw: ClassificationMetric("mcc", **kw),
+    "word_perplexity": lambda **kw: PerplexityMetric("word_perplexity", **kw),
+    "byte_perplexity": lambda **kw: PerplexityMetric("byte_perplexity", **kw),
+    "bits_per_byte": lambda **kw: PerplexityMetric("bits_per_byte", **kw),
+    "mt_bench_score": _judge_metric,
 }
 METRIC_NAMES = sorted(_FACTORIES)
 

@@ -44,6 +44,35 @@ class ExactMatch(Metric):
         return float(max(normalize_answer(outcome.response or "") == normalize_answer(r) for r in refs))
 
 
+class ExactMatchLmEval(Metric):
+    """lm-eval's `exact_match` (HF evaluate's) for generation tasks with several acceptable answers.
+
+    Leading whitespace is removed from the response (lm-eval's `remove_whitespace` filter); then each of
+    `regexes_to_ignore` is deleted, and case and punctuation are ignored when asked, on both sides.
+    1 if the response matches any reference (lm-eval's multiple-target rule).
+    """
+
+    name = "exact_match"
+
+    def __init__(self, ignore_case: bool = False, ignore_punctuation: bool = False,
+                 regexes_to_ignore: list[str] | None = None) -> None:
+        self.ignore_case, self.ignore_punctuation = ignore_case, ignore_punctuation
+        self.regexes = [re.compile(r) for r in regexes_to_ignore or []]
+
+    def _clean(self, text: str) -> str:
+        for regex in self.regexes:
+            text = regex.sub("", text)
+        if self.ignore_case:
+            text = text.lower()
+        if self.ignore_punctuation:
+            text = text.translate(str.maketrans("", "", string.punctuation))
+        return text
+
+    def sample(self, outcome: Outcome) -> float:
+        prediction = self._clean((outcome.response or "").lstrip())
+        return float(any(prediction == self._clean(r) for r in outcome.item.references or ()))
+
+
 class TokenF1(Metric):
     """Best token-overlap F1 over the references (SQuAD v1.1)."""
 

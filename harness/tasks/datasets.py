@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from harness.errors import DataError
 from harness.net import hub_offline_requested, hub_reachable
-from harness.tasks.schema import DatasetSpec, ParallelFiles, SacrebleuSource, TaskSpec
+from harness.tasks.schema import DatasetSpec, ParallelFiles, ProbeSource, SacrebleuSource, TaskSpec
 
 Row = dict
 
@@ -31,9 +32,17 @@ def load_rows(spec: TaskSpec, split: str | None = None, data_dir: Path | None = 
         rows = read_table(_resolve(spec, ds.files[split]), where)
     elif ds.parallel is not None:
         rows = _parallel_rows(spec, ds.parallel, where)
+    elif ds.data_dir_files is not None:
+        rows = data_dir_rows(ds.data_dir_files.get(split), split, data_dir, where)
+    elif ds.probe is not None:
+        rows = probe_rows(ds.probe)
     else:
         assert ds.sacrebleu is not None
         rows = _sacrebleu_rows(ds.sacrebleu, data_dir, where)
+    if ds.documents is not None:
+        from harness.tasks.documents import join_documents
+
+        rows = join_documents(rows, ds.documents, where)
     return rows
 
 
@@ -57,6 +66,11 @@ def describe_source(spec: TaskSpec, data_dir: Path | None) -> str:
         return str(_resolve(spec, ds.files[ds.split]))
     if ds.parallel:
         return f"{_resolve(spec, ds.parallel.source)} + {len(ds.parallel.references)} reference file(s)"
+    if ds.data_dir_files:
+        return f"{', '.join(ds.data_dir_files[ds.split])} under {data_dir or '--data-dir (not given)'}"
+    if ds.probe:
+        return (f"probe: {len(ds.probe.templates)} template(s) x {len(ds.probe.groups)} groups"
+                f" x {max(1, len(ds.probe.continuations))} continuation(s)")
     assert ds.sacrebleu is not None
     return f"sacrebleu {ds.sacrebleu.testset} {ds.sacrebleu.langpair} refs {','.join(ds.sacrebleu.refs)}"
 
@@ -166,3 +180,57 @@ def _one(folder: Path, pattern: str, where: str) -> Path:
     if len(found) != 1:
         raise DataError(f"{where}: expected one file matching {folder}/{pattern}, found {len(found)}")
     return found[0]
+
+
+def data_dir_rows(paths: list[str] | None, split: str, data_dir: Path | None, where: str) -> list[Row]:
+    """Rows of raw files under --data-dir (e.g. `bbq/Age.jsonl`), for data sets without a hub mirror.
+
+    The file type is the last known extension among a file's suffixes (`pro.txt.dev` reads as .txt).
+    Every row gains `_file` (the file's name), and a field whose name is not an identifier gains an alias
+    templates can name (`anti-stereotype` -> `anti_stereotype`). Several files are interleaved, one row of
+    each in turn, so that `--limit N` sees every file (e.g. WinoBias pro- and anti-stereotyped sentences).
+    """
+    if not paths:
+        raise DataError(f"{where}: no data_dir_files for split '{split}'")
+    if data_dir is None:
+        raise DataError(f"{where}: reads {', '.join(paths)} under a data folder; pass --data-dir DIR")
+    tables = []
+    for raw in paths:
+        path = Path(data_dir) / raw
+        kinds = [x.lower() for x in path.suffixes if x.lower() in (".jsonl", ".json", ".csv", ".txt")]
+        if kinds and kinds[-1] == ".txt" and path.suffix.lower() != ".txt":
+            rows = [{"text": line} for line in _read_lines(path, where)]
+        else:
+            rows = read_table(path, where)
+        tables.append([_with_aliases(row, path.name) for row in rows])
+    longest = max(len(t) for t in tables)
+    return [t[k] for k in range(longest) for t in tables if k < len(t)]
+
+
+def _with_aliases(row: Row, file_name: str) -> Row:
+    aliases = {re.sub(r"\W", "_", key): value for key, value in row.items() if not key.isidentifier()}
+    return {**row, **{k: v for k, v in aliases.items() if k not in row}, "_file": file_name}
+
+
+def probe_rows(probe: ProbeSource) -> list[Row]:
+    """Rows of a YAML demographic probe: every template filled with every word of every group.
+
+    With continuations, `context` is the filled template and `target` is " " + continuation; without,
+    `context` is the template up to and including the group word and `target` the rest of the template.
+    Templates vary fastest, then groups, then words (the k-th word of each group in turn), then
+    continuations, so the first rows already span every template and every group.
+    """
+    rows = []
+    pairs = [(g, ws[k]) for k in range(max(map(len, probe.groups.values()))) for g, ws in probe.groups.items()
+             if k < len(ws)]
+    for continuation in probe.continuations or [None]:
+        for group, word in pairs:
+            for number, template in enumerate(probe.templates):
+                head, tail = template.split(probe.slot, 1)
+                if continuation is None:
+                    context, target = head + word, tail.replace(probe.slot, word)
+                else:
+                    context, target = template.replace(probe.slot, word), " " + continuation
+                rows.append({"template_id": number, "template": template, "group": group, "word": word,
+                             "continuation": continuation or "", "context": context, "target": target})
+    return rows

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-OutputType = Literal["multiple_choice", "generate", "loglikelihood", "loglikelihood_rolling"]
+OutputType = Literal["multiple_choice", "generate", "loglikelihood", "loglikelihood_rolling", "dialogue"]
 
 
 class _Strict(BaseModel):
@@ -28,8 +28,45 @@ class ParallelFiles(_Strict):
     references: list[str] = Field(min_length=1)
 
 
+class ProbeSource(_Strict):
+    """A demographic probe written in YAML: templates with a group slot, filled with each group's words.
+
+    One row per (template, group, word[, continuation]); see `harness.tasks.datasets.probe_rows`.
+    """
+
+    templates: list[str] = Field(min_length=1)
+    groups: dict[str, list[str]] = Field(min_length=2, description="group name -> words that fill the slot")
+    continuations: list[str] = Field(default_factory=list, description="scored after each filled template")
+    slot: str = "{group}"
+
+    @model_validator(mode="after")
+    def _slots_and_words(self) -> ProbeSource:
+        missing = [t for t in self.templates if self.slot not in t]
+        if missing:
+            raise ValueError(f"every template needs the slot {self.slot}: {missing[0]!r} has none")
+        if not self.continuations and any(not t.split(self.slot, 1)[1] for t in self.templates):
+            raise ValueError("without continuations, every template needs text after the slot to score")
+        if any(not words for words in self.groups.values()):
+            raise ValueError("every group needs at least one word")
+        return self
+
+
+class DocumentsSpec(_Strict):
+    """Join consecutive rows of a line-per-row dataset into documents (e.g. wikitext's articles).
+
+    A row whose `field` matches `start` (re.match) begins a new document; rows before the first match
+    that hold only whitespace are dropped. A document row is `{into: joiner.join(lines)}`, each line
+    being a row's `field` without its trailing newline. See `harness.tasks.documents`.
+    """
+
+    field: str = "text"
+    start: str
+    joiner: str = "\n"
+    into: str = "page"
+
+
 class DatasetSpec(_Strict):
-    """Where the rows come from: exactly one of hub, files, parallel or sacrebleu."""
+    """Where the rows come from: exactly one of hub, files, parallel, sacrebleu, data_dir_files or probe."""
 
     hub: str | None = None
     config: str | None = None
@@ -37,14 +74,22 @@ class DatasetSpec(_Strict):
     files: dict[str, str] | None = None
     parallel: ParallelFiles | None = None
     sacrebleu: SacrebleuSource | None = None
+    data_dir_files: dict[str, list[str]] | None = Field(
+        default=None, description="split -> files relative to --data-dir (raw formats without a hub mirror)")
+    probe: ProbeSource | None = None
+    documents: DocumentsSpec | None = Field(
+        default=None, description="join line rows into documents before anything else sees them")
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
-        given = [k for k in ("hub", "files", "parallel", "sacrebleu") if getattr(self, k) is not None]
+        sources = ("hub", "files", "parallel", "sacrebleu", "data_dir_files", "probe")
+        given = [k for k in sources if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of hub, files, parallel, sacrebleu (got {given or 'none'})")
-        if self.files is not None and self.split not in self.files:
-            raise ValueError(f"split '{self.split}' is not one of the files given ({', '.join(self.files)})")
+            raise ValueError(f"give exactly one of {', '.join(sources)} (got {given or 'none'})")
+        for name in ("files", "data_dir_files"):
+            by_split = getattr(self, name)
+            if by_split is not None and self.split not in by_split:
+                raise ValueError(f"split '{self.split}' is not one of the {name} given ({', '.join(by_split)})")
         return self
 
 
@@ -76,6 +121,11 @@ class TaskSpec(_Strict):
     target: str | int | None = None
     target_delimiter: str = " "
     fewshot_delimiter: str = "\n\n"
+    preamble: str = Field(default="", description="template put once before the few-shot examples "
+                          "(lm-eval's `description`, e.g. MMLU's subject line)")
+    continuation: str | None = Field(
+        default=None, description="multiple_choice only: each choice completes the prompt and this common "
+        "continuation is scored after it (lm-eval's multiple-input tasks, e.g. winogrande)")
     fewshot: FewshotSpec = FewshotSpec()
     generation: GenerationSpec = GenerationSpec()
     metrics: list[str] = Field(min_length=1)
@@ -96,6 +146,8 @@ class TaskSpec(_Strict):
             raise ValueError("a multiple_choice task needs both 'choices' and 'target'")
         if self.output_type in ("generate", "loglikelihood") and self.target is None:
             raise ValueError(f"a {self.output_type} task needs 'target'")
+        if self.continuation is not None and self.output_type != "multiple_choice":
+            raise ValueError("'continuation' is for multiple_choice tasks (the choices complete the context)")
         return self
 
     @property
