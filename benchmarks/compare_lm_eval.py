@@ -9,7 +9,13 @@ The model is SmolLM2-135M, converted once from its packaged GGUF into a transfor
 evalh); --model-dir uses another transformers folder. lm-eval cannot reach the hub here, so each pair
 writes an lm-eval task YAML that reads the same local JSONL file (`dataset_path: json`).
 
+Tasks: arc_easy, hellaswag (lm-eval's own `process_docs` through `!function`), piqa, sst2 (acc and lm-eval's
+`mcc`), `mmlu` (five subjects, 5-shot from dev, first_n) and wikitext (rolling log-likelihood per document;
+lm-eval reads the documents evalh joins from the line rows, through its own detokenizer and process_results;
+perplexities must agree to 1e-6 relative and each document's log-likelihood to --tolerance relative).
+
 Run:  .venv/bin/python benchmarks/compare_lm_eval.py --limit 200
+      .venv/bin/python benchmarks/compare_lm_eval.py --tasks hellaswag piqa sst2 mmlu wikitext --limit 50
 
 In float32 the two agree to ~2e-5. In bfloat16 they do not agree to 1e-3, by design of the numbers:
 lm-eval takes log_softmax in the model dtype (evalh in float32; `--lm-eval-args softmax_dtype=float32`
@@ -23,7 +29,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # before anything imports datasets / huggingface_hub: lm-eval must never try the network
@@ -43,6 +49,10 @@ class TaskPair:
     data_file: str  # JSONL under the data dir, read by both harnesses
     lm_eval_config: dict  # lm-eval task YAML fields, minus task name and dataset location
     metrics: tuple[str, ...] = ("acc", "acc_norm")
+    functions: dict = field(default_factory=dict)  # lm-eval YAML key -> lm-eval's own function ("module:name")
+    extra_files: dict = field(default_factory=dict)  # more lm-eval splits: split -> JSONL under the data dir
+    documents: bool = False  # lm-eval reads documents joined from the line rows (wikitext), written to a temp file
+    rolling: bool = False  # per-item numbers are rolling log-likelihoods (one per document)
 
 
 LM_EVAL_METRICS = [{"metric": m, "aggregation": "mean", "higher_is_better": True} for m in ("acc", "acc_norm")]
@@ -60,7 +70,66 @@ TASK_PAIRS: dict[str, TaskPair] = {
             "metadata": {"version": 1.0},
         },
     ),
+    "hellaswag": TaskPair(
+        evalh_task="hellaswag",
+        data_file="Rowan/hellaswag/default/validation.jsonl",
+        lm_eval_config={  # lm_eval/tasks/hellaswag/hellaswag.yaml
+            "output_type": "multiple_choice", "doc_to_text": "{{query}}", "doc_to_target": "{{label}}",
+            "doc_to_choice": "choices", "metric_list": LM_EVAL_METRICS, "metadata": {"version": 1.0},
+        },
+        functions={"process_docs": "lm_eval.tasks.hellaswag.utils:process_docs"},
+    ),
+    "piqa": TaskPair(
+        evalh_task="piqa",
+        data_file="ybisk/piqa/plain_text/validation.jsonl",
+        lm_eval_config={  # lm_eval/tasks/piqa/piqa.yaml
+            "output_type": "multiple_choice", "doc_to_text": "Question: {{goal}}\nAnswer:", "doc_to_target": "label",
+            "doc_to_choice": "{{[sol1, sol2]}}", "metric_list": LM_EVAL_METRICS, "metadata": {"version": 1.0},
+        },
+    ),
+    "sst2": TaskPair(
+        evalh_task="sst2",
+        data_file="stanfordnlp/sst2/default/validation.jsonl",
+        lm_eval_config={  # lm_eval/tasks/glue/sst2/default.yaml, plus lm-eval's mcc (sklearn matthews_corrcoef)
+            "output_type": "multiple_choice",
+            "doc_to_text": "{{sentence}}\nQuestion: Is this sentence positive or negative?\nAnswer:",
+            "doc_to_target": "label", "doc_to_choice": ["negative", "positive"],
+            "metric_list": [{"metric": "acc"}, {"metric": "mcc"}], "metadata": {"version": 1.0},
+        },
+        metrics=("acc", "mcc"),
+    ),
+    "wikitext": TaskPair(
+        evalh_task="wikitext",
+        data_file="Salesforce/wikitext/wikitext-2-raw-v1/test.jsonl",
+        lm_eval_config={  # lm_eval/tasks/wikitext/wikitext.yaml
+            "output_type": "loglikelihood_rolling", "doc_to_text": "",
+            "metric_list": [{"metric": m} for m in ("word_perplexity", "byte_perplexity", "bits_per_byte")],
+            "metadata": {"version": 2.0},
+        },
+        metrics=("word_perplexity", "byte_perplexity", "bits_per_byte"),
+        functions={"doc_to_target": "lm_eval.tasks.wikitext.preprocess_wikitext:wikitext_detokenizer",
+                   "process_results": "lm_eval.tasks.wikitext.preprocess_wikitext:process_results"},
+        documents=True, rolling=True,
+    ),
 }
+MMLU_SUBJECTS = ("abstract_algebra", "anatomy", "high_school_geography", "marketing", "philosophy")
+"""Five subjects, one or more from each of MMLU's four categories; 5-shot from dev as lm-eval's mmlu."""
+for _subject in MMLU_SUBJECTS:
+    TASK_PAIRS[f"mmlu_{_subject}"] = TaskPair(
+        evalh_task=f"mmlu_{_subject}",
+        data_file=f"hails/mmlu_no_train/{_subject}/test.jsonl",
+        extra_files={"dev": f"hails/mmlu_no_train/{_subject}/dev.jsonl"},
+        lm_eval_config={  # lm_eval/tasks/mmlu/default/_default_template_yaml and mmlu_<subject>.yaml
+            "output_type": "multiple_choice", "fewshot_split": "dev", "fewshot_config": {"sampler": "first_n"},
+            "num_fewshot": 5,
+            "description": f"The following are multiple choice questions (with answers) about {_subject.replace('_', ' ')}.\n\n",
+            "doc_to_text": "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:",
+            "doc_to_choice": ["A", "B", "C", "D"], "doc_to_target": "answer",
+            "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
+            "metadata": {"version": 1.0},
+        },
+        metrics=("acc",),
+    )
 
 
 @dataclass
@@ -99,21 +168,52 @@ def run_evalh(pairs: list[TaskPair], model: Path, args: argparse.Namespace, out_
     scores = {}
     for pair in pairs:
         task = result.tasks[pair.evalh_task]
+        mine = [s for s in samples if s.task == pair.evalh_task]
+        logprobs = {s.index: rolling_logprob(s) if pair.rolling else list(s.logprobs or []) for s in mine}
         scores[pair.evalh_task] = HarnessScores(
-            metrics={m: task.metrics[m].value for m in pair.metrics},
-            logprobs={s.index: list(s.logprobs or []) for s in samples if s.task == pair.evalh_task},
-            seconds=seconds)
+            metrics={m: task.metrics[m].value for m in pair.metrics}, logprobs=logprobs, seconds=seconds)
     return scores
 
 
+def rolling_logprob(sample) -> list[float]:
+    """A document's rolling log-likelihood, from its byte perplexity: ll = -ln(byte_perplexity) * bytes."""
+    import math
+
+    from harness.metrics.perplexity import byte_count
+
+    return [-math.log(sample.scores["byte_perplexity"]) * byte_count(sample.row["page"])]
+
+
+def documents_file(pair: TaskPair, data_dir: Path, task_dir: Path) -> Path:
+    """The task's rows as evalh loads them (line rows joined into documents), for lm-eval to read."""
+    import json
+
+    from harness.tasks.datasets import load_rows
+    from harness.tasks.loader import build_index
+
+    rows = load_rows(build_index().tasks[pair.evalh_task], data_dir=data_dir)
+    path = task_dir / f"{pair.evalh_task}_documents.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
 def write_lm_eval_task(pair: TaskPair, data_dir: Path, task_dir: Path) -> str:
+    """An lm-eval task YAML reading the same local rows; `!function` entries name lm-eval's own code
+    (through a small module in the task folder that imports it)."""
     import yaml
 
     name = f"evalh_cmp_{pair.evalh_task}"  # own name: never shadowed by (or shadowing) lm-eval's built-in
-    config = {"task": name, "dataset_path": "json",
-              "dataset_kwargs": {"data_files": {"test": str((data_dir / pair.data_file).resolve())}},
+    test_file = documents_file(pair, data_dir, task_dir) if pair.documents else (data_dir / pair.data_file).resolve()
+    files = {"test": str(test_file), **{s: str((data_dir / f).resolve()) for s, f in pair.extra_files.items()}}
+    config = {"task": name, "dataset_path": "json", "dataset_kwargs": {"data_files": files},
               "test_split": "test", **pair.lm_eval_config}
-    (task_dir / f"{name}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    text = yaml.safe_dump(config, sort_keys=False)
+    if pair.functions:
+        module = f"{name}_functions"
+        lines = [f"from {target.split(':')[0]} import {target.split(':')[1]} as {key}" for key, target in pair.functions.items()]
+        (task_dir / f"{module}.py").write_text("\n".join(lines) + "\n")
+        text += "".join(f"{key}: !function {module}.{key}\n" for key in pair.functions)
+    (task_dir / f"{name}.yaml").write_text(text)
     return name
 
 
@@ -162,7 +262,8 @@ def compare(pair: TaskPair, ours: HarnessScores, theirs: HarnessScores, toleranc
     metrics_equal = True
     for metric in pair.metrics:
         a, b = ours.metrics[metric], theirs.metrics[metric]
-        same = round(a, 6) == round(b, 6)
+        # perplexities are corpus scores over summed float32 log-likelihoods: equal to 1e-6 relative
+        same = round(a, 6) == round(b, 6) if not pair.rolling else abs(a - b) <= 1e-6 * max(abs(a), abs(b))
         metrics_equal &= same
         print(f"{metric:<10} | {a:>10.6f} | {b:>10.6f} | {'yes' if same else 'NO'}")
     common = sorted(set(ours.logprobs) & set(theirs.logprobs))
@@ -174,7 +275,8 @@ def compare(pair: TaskPair, ours: HarnessScores, theirs: HarnessScores, toleranc
         if len(a) != len(b):
             worst.append((float("inf"), index))
             continue
-        worst.append((max(abs(x - y) for x, y in zip(a, b)), index))
+        scale = max(1.0, abs(b[0])) if pair.rolling else 1.0  # a document's total: compare relatively
+        worst.append((max(abs(x - y) for x, y in zip(a, b)) / scale, index))
         argmax_differs += argmax(a) != argmax(b)
     worst.sort(reverse=True)
     max_delta = worst[0][0] if worst else float("nan")
@@ -192,7 +294,8 @@ def compare(pair: TaskPair, ours: HarnessScores, theirs: HarnessScores, toleranc
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=["arc_easy"], choices=sorted(TASK_PAIRS))
+    parser.add_argument("--tasks", nargs="+", default=["arc_easy"], choices=sorted([*TASK_PAIRS, "mmlu"]),
+                        help="task pairs; 'mmlu' is the five MMLU subjects (5-shot)")
     parser.add_argument("--limit", type=int, default=200, help="first N items of each task (default 200)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--batch-size", type=int, default=8)
@@ -207,7 +310,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.data_dir = args.data_dir.resolve()
-    pairs = [TASK_PAIRS[name] for name in args.tasks]
+    names = [n for name in args.tasks for n in ([f"mmlu_{s}" for s in MMLU_SUBJECTS] if name == "mmlu" else [name])]
+    pairs = [TASK_PAIRS[name] for name in dict.fromkeys(names)]
     for pair in pairs:
         if not (args.data_dir / pair.data_file).is_file():
             sys.exit(f"missing data file: {args.data_dir / pair.data_file} (use --data-dir)")

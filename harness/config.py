@@ -33,6 +33,7 @@ class RunConfig(BaseModel):
     data_dir: str | None = None
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")
     apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
+    judge: str | None = Field(default=None, description="model that grades dialogue tasks (MT-Bench)")
     executor: Literal["local", "ray"] = Field(default="local", description="where model calls run")
     ray_address: str | None = Field(default=None, description="Ray cluster address (default: start a local one)")
     shards: int = Field(default=1, ge=1, description="split each task's requests into this many units")

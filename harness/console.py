@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from harness.evaluation import Evaluation
+from harness.tasks.aggregate import group_metrics
 
 
 def _fmt(value: float | None) -> str:
@@ -19,6 +20,10 @@ def format_summary(evaluation: Evaluation) -> str:
             for name, m in task.metrics.items():
                 ci = f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]" if m.ci_low is not None else "-"
                 rows.append((result.model.name, task.name, name, _fmt(m.value), _fmt(m.stderr), ci, str(m.n)))
+        for group, metrics in group_metrics(result.tasks).items():  # lm-eval's size-weighted group scores
+            for name, m in metrics.items():
+                ci = f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]" if m.ci_low is not None else "-"
+                rows.append((result.model.name, f"group {group}", name, _fmt(m.value), _fmt(m.stderr), ci, str(m.n)))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))

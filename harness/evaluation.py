@@ -83,6 +83,7 @@ def open_cache(config: RunConfig) -> ResponseCache | None:
 def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str], task_errors: list[RunError],
                 options: LoadOptions, cache: ResponseCache | None, load: ModelLoader,
                 log: Callable[[str], None]) -> None:
+    judge = _load_judge(config, specs, options, load, out, log)
     for model_name in config.models:
         started = time.perf_counter()
         try:
@@ -94,11 +95,25 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str],
             continue
         load_seconds = time.perf_counter() - started
         try:
-            out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache))
+            out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache, judge))
         finally:
             close = getattr(model, "close", None)
             if close:
                 close()  # frees Ray workers for the next model
+
+
+def _load_judge(config: RunConfig, specs: list, options: LoadOptions, load: ModelLoader, out: Evaluation,
+                log: Callable[[str], None]) -> ModelAdapter | None:
+    """The --judge model, loaded once, when a dialogue task will need it; a failure is recorded, not raised."""
+    if not config.judge or not any(not isinstance(s, str) and s.output_type == "dialogue" for s in specs):
+        return None
+    try:
+        log(f"loading judge {config.judge} ...")
+        return load(config.judge, options)
+    except EvalhError as exc:
+        out.errors.append(RunError(scope="model", name=f"judge {config.judge}", message=str(exc)))
+        log(f"error: {exc}")
+        return None
 
 
 def place_model(name: str, options: LoadOptions, config: RunConfig, load: ModelLoader) -> ModelAdapter:
@@ -119,7 +134,7 @@ def place_model(name: str, options: LoadOptions, config: RunConfig, load: ModelL
 
 def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | str], task_errors: list[RunError],
                load_seconds: float, log: Callable[[str], None],
-               cache: ResponseCache | None = None) -> tuple[Path, RunResult]:
+               cache: ResponseCache | None = None, judge: ModelAdapter | None = None) -> tuple[Path, RunResult]:
     info = model.info()
     run_dir = new_run_dir(Path(config.output_dir), info.name)
     result = RunResult(
@@ -129,7 +144,7 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | st
         host={"platform": platform.platform(), "python": platform.python_version(), "machine": platform.machine()},
     )
     write_result(run_dir, result)
-    runner = Runner(model, data_dir=Path(config.data_dir) if config.data_dir else None, limit=config.limit,
+    runner = Runner(model, judge=judge, data_dir=Path(config.data_dir) if config.data_dir else None, limit=config.limit,
                     num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
                     apply_chat_template=config.apply_chat_template, cache=cache)
     started = time.perf_counter()

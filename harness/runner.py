@@ -32,10 +32,11 @@ class Runner:
     def __init__(self, model: ModelAdapter, *, data_dir: Path | None = None, limit: int | None = None,
                  num_fewshot: int | None = None, seed: int = 1234, progress: bool = False,
                  apply_chat_template: bool = False, cache: ResponseCache | None = None,
-                 flush_every: int | None = None) -> None:
+                 flush_every: int | None = None, judge: ModelAdapter | None = None) -> None:
         self.model, self.data_dir, self.limit = model, data_dir, limit
         self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
         self.chat = apply_chat_template
+        self.judge = judge
         self.memo: dict[Request, object] = {}
         self.cache, self.flush_every = cache, flush_every or FLUSH_EVERY
         self._fingerprint = model.info().fingerprint if cache is not None else ""
@@ -44,6 +45,11 @@ class Runner:
 
     def run_task(self, spec: TaskSpec) -> tuple[TaskResult, list[SampleRecord]]:
         """Evaluate one task; raises EvalhError subclasses for bad data or task definitions."""
+        if spec.output_type == "dialogue":  # multi-turn: each turn needs the model's previous answer
+            from harness.tasks.dialogue import run_dialogue
+
+            return run_dialogue(spec, self.model, data_dir=self.data_dir, limit=self.limit, seed=self.seed,
+                                judge=self.judge)
         started = time.perf_counter()
         metrics = [get_metric(name, spec.metric_options.get(name), spec.name) for name in spec.metrics]
         all_rows = load_rows(spec, data_dir=self.data_dir)

@@ -11,8 +11,11 @@ def list_group() -> None:
 
 @list_group.command("tasks")
 @click.option("--include-path", "include_paths", multiple=True, type=click.Path(), help="Also list tasks from this folder.")
-def list_tasks(include_paths: tuple[str, ...]) -> None:
+@click.option("--data-dir", type=click.Path(), help="Count hub tasks' items in this local mirror (or EVALH_DATA_DIR).")
+def list_tasks(include_paths: tuple[str, ...], data_dir: str | None) -> None:
     """Every task (groups, type, items where known, description), then the groups."""
+    from pathlib import Path
+
     from harness.errors import EvalhError
     from harness.tasks.loader import build_index
     from harness.tasks.catalog import item_count
@@ -23,10 +26,11 @@ def list_tasks(include_paths: tuple[str, ...]) -> None:
         raise click.UsageError(str(exc)) from None
     width = max((len(n) for n in index.tasks), default=10)
     for name, spec in sorted(index.tasks.items()):
-        count = item_count(spec)
+        count = item_count(spec, Path(data_dir) if data_dir else None)
         items = f"{count} items" if count is not None else "? items"
         groups = ",".join(spec.groups) or "-"
-        click.echo(f"{name:<{width}}  {spec.output_type:<15}  {items:>11}  [{groups}]  {spec.description}")
+        about = spec.description if len(spec.description) <= 110 else spec.description[:107].rstrip() + "..."
+        click.echo(f"{name:<{width}}  {spec.output_type:<15}  {items:>11}  [{groups}]  {about}")
     for group, members in index.groups.items():
         click.echo(f"group {group}: {', '.join(members)}")
     for broken in index.broken:

@@ -29,6 +29,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--cache/--no-cache", default=None,
               help="Reuse and store model responses in the response cache (default: on).")
 @click.option("--cache-dir", type=click.Path(), help="Folder of the response cache file (default: evalh's cache dir).")
+@click.option("--judge", help="Model (any --model spelling) that grades dialogue tasks such as mt_bench.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Run model calls here (default) or on Ray.")
 @click.option("--ray-address", help="Address of a running Ray cluster (default: start a local one).")
 @click.option("--shards", type=int, help="Split each task's requests into N units (spread over Ray workers).")

@@ -19,6 +19,8 @@ from harness.requests import Generate, Loglikelihood, Rolling
 DTYPES = {"auto": "auto", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
           "half": "float16", "fp32": "float32", "float32": "float32", "float": "float32"}
 _DEFAULT_MAX_LENGTH = 2048
+SCORING_VERSION = "2"
+"""Part of the fingerprint: bump it when scoring code changes numbers, so cached responses are not reused."""
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 
 
@@ -45,12 +47,12 @@ class HFModel:
     """A causal LM loaded with transformers' Auto classes."""
 
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
-                 dtype: str = "auto", batch_size: int = 16, revision: str | None = None,
+                 dtype: str = "auto", batch_size: int | str = 16, revision: str | None = None,
                  local_files_only: bool = False, size_label: str | None = None, shared_prefix: bool = True) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.name, self.batch_size = name, max(1, int(batch_size))
+        self.name = name
         self.shared_prefix = shared_prefix
         self.device = _resolve_device(device)
         self.dtype = _resolve_dtype(dtype, self.device)
@@ -68,6 +70,11 @@ class HFModel:
         self.model = AutoModelForCausalLM.from_pretrained(load_from, dtype=self.dtype, **kwargs).to(self.device).eval()
         self._revision = getattr(self.model.config, "_commit_hash", None) or revision
         self.max_length = self._max_length()
+        if batch_size == "auto":
+            from harness.models.batching import auto_batch_size
+
+            batch_size = auto_batch_size(self.model, min(self.max_length, 2048), self.device)
+        self.batch_size = max(1, int(batch_size))
         torch.set_grad_enabled(False)
 
     # -- identity --------------------------------------------------------------------------------
@@ -85,7 +92,8 @@ class HFModel:
             base = f"gguf-sha256:{self._gguf_sha}"
         else:
             base = f"{self._source}@{self._revision or 'local'}:{_folder_digest(self._source)}"
-        fingerprint = hashlib.sha256(f"{base}|{dtype}|{type(self.tokenizer).__name__}".encode()).hexdigest()[:32]
+        fingerprint = hashlib.sha256(
+            f"{base}|{dtype}|{type(self.tokenizer).__name__}|scoring-{SCORING_VERSION}".encode()).hexdigest()[:32]
         return ModelInfo(
             name=self.name, adapter="hf", source=self._source,
             parameters=sum(p.numel() for p in self.model.parameters()), size_label=self._size_label,
@@ -125,6 +133,22 @@ class HFModel:
         return self.tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
                                                   add_generation_prompt=True)
 
+    def chat_conversation(self, messages: Sequence[dict[str, str]]) -> str:
+        """A whole conversation (`[{"role": "user", "content": ...}, {"role": "assistant", ...}, ...]`) in the
+        tokenizer's chat template, ready for the assistant's next turn. A template that rejects the system
+        role gets the system text at the top of the first user turn instead."""
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ModelError(f"model {self.name} has no chat template; it cannot hold a conversation")
+        messages = [dict(m) for m in messages]
+        try:
+            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except Exception:  # jinja2 TemplateError raised by the template itself ("System role not supported")
+            if not messages or messages[0]["role"] != "system" or len(messages) < 2:
+                raise
+            system, first = messages[0], messages[1]
+            merged = [{"role": first["role"], "content": f"{system['content']}\n\n{first['content']}"}, *messages[2:]]
+            return self.tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+
     # -- scoring ---------------------------------------------------------------------------------
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
         encoded = [self.encode_pair(r.context, r.continuation) for r in requests]
@@ -157,7 +181,29 @@ class HFModel:
         return results
 
     def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
-        raise ModelError("loglikelihood_rolling is not supported by the hf adapter yet")
+        """Total log-likelihood of each text, as lm-eval's `HFLM.loglikelihood_rolling`.
+
+        The text is encoded as lm-eval's `tok_encode`, cut into `rolling_windows` of at most `max_length`
+        scored tokens (the first conditioned on the prefix token), and each window scored the plain lm-eval
+        way; a text's windows are summed. Batches hold as many full windows as ~`_LOGITS_BUDGET` logits allow.
+        """
+        from harness.models import hf_scoring
+
+        windows: list[tuple[list[int], list[int]]] = []
+        owners: list[int] = []
+        for number, request in enumerate(requests):
+            for window in rolling_windows(self._encode(request.text), self.prefix_token_id, self.max_length):
+                windows.append(window)
+                owners.append(number)
+        vocab = int(self.model.config.get_text_config().vocab_size)
+        rows = max(1, min(self.batch_size, _LOGITS_BUDGET // (self.max_length * vocab)))
+        totals = [0.0] * len(requests)
+        scored = hf_scoring.plain(self.model, windows, self.max_length, rows, self.device) if windows else []
+        for owner, (logprob, _greedy) in zip(owners, scored):
+            totals[owner] += logprob
+        if progress:
+            progress(len(requests))
+        return totals
 
     # -- generation ------------------------------------------------------------------------------
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
@@ -194,6 +240,32 @@ class HFModel:
             if progress:
                 progress(len(batch))
         return out
+
+
+def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> list[tuple[list[int], list[int]]]:
+    """(context, continuation) token windows that score every token of `tokens` exactly once.
+
+    lm-eval's `get_rolling_token_windows(token_list, prefix_token, max_seq_len, context_len=1)` followed by
+    `make_disjoint_window`: the first window predicts the first `max_length` tokens after the prefix token;
+    each later one predicts the next (up to) `max_length` tokens, conditioned on the tokens before them, so
+    that context + continuation is `max_length + 1` tokens (the model sees `max_length`).
+    """
+    if not tokens:
+        return []
+    first = min(max_length, len(tokens))
+    windows = [([prefix_token], tokens[:first])]
+    predicted = first
+    while predicted < len(tokens):
+        count = min(len(tokens) - predicted, max_length)
+        end = predicted + count
+        window = tokens[end - max_length - 1:end - 1]
+        windows.append((window[:len(window) - (count - 1)], tokens[end - count:end]))
+        predicted = end
+    return windows
+
+
+_LOGITS_BUDGET = 400_000_000
+"""Logits (tokens x vocabulary) one rolling batch may hold: 1.6 GB in float32."""
 
 
 class _StopStrings:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import DataError
+from harness.errors import DataError, TaskError
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.tasks.schema import TaskSpec
 from harness.tasks.templates import render_text, render_value
@@ -108,14 +108,28 @@ def build_items(spec: TaskSpec, rows: Sequence[dict], sampler: FewshotSampler | 
 
 
 def _fewshot_prefix(spec: TaskSpec, row: dict, sampler: FewshotSampler | None) -> str:
+    """lm-eval's context: preamble (its `description`), then k solved examples, each followed by the
+    few-shot delimiter. With a `continuation`, an example is prompt + gold choice + delimiter + continuation."""
+    preamble = render_text(spec.preamble, row, f"task {spec.name}, field 'preamble'") if spec.preamble else ""
     if sampler is None or sampler.k == 0:
-        return ""
+        return preamble
     shots = []
     for n, example in enumerate(sampler.examples(row)):
         where = f"task {spec.name}, few-shot example {n}"
-        shots.append(render_text(spec.prompt, example, f"{where}, field 'prompt'") + spec.target_delimiter
-                     + target_text(spec, example, where))
-    return spec.fewshot_delimiter.join(shots) + spec.fewshot_delimiter
+        text = render_text(spec.prompt, example, f"{where}, field 'prompt'")
+        if spec.continuation is not None:
+            text += target_text(spec, example, where) + spec.target_delimiter + _continuation(spec, example, where)
+        else:
+            text += spec.target_delimiter + target_text(spec, example, where)
+        shots.append(text)
+    return preamble + spec.fewshot_delimiter.join(shots) + spec.fewshot_delimiter
+
+
+def _continuation(spec: TaskSpec, row: dict, where: str) -> str:
+    value = render_value(spec.continuation, row, f"{where}, field 'continuation'")
+    if not isinstance(value, str):
+        raise DataError(f"{where}, field 'continuation': expected text, got {value!r}")
+    return value
 
 
 def _build_item(spec: TaskSpec, index: int, row: dict, sampler: FewshotSampler | None, where: str,
@@ -127,10 +141,17 @@ def _build_item(spec: TaskSpec, index: int, row: dict, sampler: FewshotSampler |
     if wrap is not None and prompt:
         prompt = wrap(prompt)
     kind = spec.output_type
+    if kind == "dialogue":  # multi-turn: each turn's prompt needs the model's previous answer
+        raise TaskError(f"task {spec.name}: a dialogue task runs through harness.tasks.dialogue.run_dialogue, "
+                        "not as single requests")
     if kind == "multiple_choice":
         choices = render_choices(spec, row, where)
         gold = render_gold(spec, row, choices, where)
-        requests = tuple(Loglikelihood(prompt, spec.target_delimiter + c) for c in choices)
+        if spec.continuation is not None:  # the choice completes the context; the common rest is scored
+            rest = spec.target_delimiter + _continuation(spec, row, where)
+            requests = tuple(Loglikelihood(prompt + c, rest) for c in choices)
+        else:
+            requests = tuple(Loglikelihood(prompt, spec.target_delimiter + c) for c in choices)
         return Item(index, sample_id, row, prompt, requests, choices=tuple(choices), gold=gold)
     if kind == "generate":
         refs = render_references(spec, row, where)

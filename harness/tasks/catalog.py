@@ -1,20 +1,63 @@
 """Cheap facts about a task for listings, without loading a model or the hub."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from harness.tasks.schema import TaskSpec
 
 
-def item_count(spec: TaskSpec) -> int | None:
-    """Rows in the evaluation split when it is a local file; None when unknown without loading."""
+def default_data_dir() -> Path | None:
+    """The data mirror named by EVALH_DATA_DIR, if any (what `--data-dir` defaults to)."""
+    value = os.environ.get("EVALH_DATA_DIR")
+    return Path(value).expanduser() if value else None
+
+
+def item_count(spec: TaskSpec, data_dir: Path | None = None) -> int | None:
+    """Items in the evaluation split when they can be counted locally; None when unknown without the hub.
+
+    Local files and parallel text are counted directly; a hub task is counted from its mirror file under
+    `data_dir` (default: EVALH_DATA_DIR), raw files under the data dir and YAML probes by reading them.
+    """
     ds = spec.dataset
+    data_dir = data_dir if data_dir is not None else default_data_dir()
+    if ds.documents is not None or ds.data_dir_files is not None or ds.probe is not None:
+        return _loaded_count(spec, data_dir)
     if ds.files is not None:
         path = spec.base_dir / ds.files[ds.split]
         if path.suffix == ".jsonl" and path.is_file():
-            with path.open("rb") as handle:
-                return sum(1 for line in handle if line.strip())
+            return _count_lines(path, skip_blank=True)
     if ds.parallel is not None:
         path = spec.base_dir / ds.parallel.source
         if path.is_file():
-            with path.open("rb") as handle:
-                return sum(1 for _ in handle)
+            return _count_lines(path, skip_blank=False)
+    if ds.sacrebleu is not None and data_dir is not None and (Path(data_dir) / ds.sacrebleu.testset).is_dir():
+        return _loaded_count(spec, data_dir)
+    if ds.hub is not None and data_dir is not None:
+        mirror = Path(data_dir) / ds.hub / (ds.config or "default") / f"{ds.split}.jsonl"
+        if mirror.is_file():
+            return _count_lines(mirror, skip_blank=True)
     return None
+
+
+def _count_lines(path: Path, skip_blank: bool) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip() or not skip_blank)
+
+
+def _loaded_count(spec: TaskSpec, data_dir: Path | None) -> int | None:
+    """Rows after loading (documents joined, raw files read), or None when they are not available locally."""
+    from harness.errors import EvalhError
+    from harness.tasks.datasets import load_rows
+
+    ds = spec.dataset
+    if ds.hub is not None:
+        mirror = None if data_dir is None else Path(data_dir) / ds.hub / (ds.config or "default") / f"{ds.split}.jsonl"
+        if mirror is None or not mirror.is_file():
+            return None  # never reach for the hub from a listing
+    if ds.data_dir_files is not None and data_dir is None:
+        return None
+    try:
+        return len(load_rows(spec, data_dir=data_dir))
+    except EvalhError:
+        return None

@@ -1,6 +1,7 @@
 """Prompt templates: Jinja2 in a sandbox, so a task file can format rows but never run code."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from itertools import chain, islice
 from typing import Any
@@ -37,8 +38,25 @@ class _NativeTemplate(NativeTemplate):
 _SandboxedNative.template_class = _NativeTemplate
 
 
+_MAX_PATTERN = 200
+
+
+def regex_replace(value: Any, pattern: str, replacement: str = "") -> str:
+    """`re.sub(pattern, replacement, value)`: what lm-eval's Python preprocessing does with `re.sub`
+    (hellaswag's `re.sub("\\[.*?\\]", "", text)`, wikitext's detokenizer). Data only, no code: the
+    replacement may name groups (`\\1`) but never calls anything."""
+    if len(pattern) > _MAX_PATTERN:
+        raise ValueError(f"regex_replace: pattern longer than {_MAX_PATTERN} characters")
+    return re.sub(pattern, replacement, str(value))
+
+
+_FILTERS = {"regex_replace": regex_replace}
+"""Custom filters, on top of Jinja's built-ins (trim, replace, map, ...). Pure functions of their arguments."""
+
 _TEXT = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 _NATIVE = _SandboxedNative(undefined=StrictUndefined, keep_trailing_newline=True)
+for _env in (_TEXT, _NATIVE):
+    _env.filters.update(_FILTERS)
 
 
 @lru_cache(maxsize=512)
@@ -52,6 +70,8 @@ def render_text(source: str, row: dict[str, Any], where: str) -> str:
         return _compile(source, False).render(**row)
     except TemplateError as exc:
         raise DataError(f"{where}: {_explain(exc, row)}") from None
+    except (ValueError, re.error) as exc:
+        raise DataError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 
 def render_value(source: str | int | list, row: dict[str, Any], where: str) -> Any:
@@ -69,7 +89,7 @@ def render_value(source: str | int | list, row: dict[str, Any], where: str) -> A
         return _compile(source, True).render(**row)
     except TemplateError as exc:
         raise DataError(f"{where}: {_explain(exc, row)}") from None
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
+    except (ValueError, IndexError, KeyError, TypeError, re.error) as exc:
         raise DataError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 

@@ -128,3 +128,14 @@ def test_breakdown_reports_each_subgroup(tmp_path):
     assert result.breakdown["gender"]["pct_stereotype"].value == pytest.approx(np.mean(gender))
     assert result.breakdown["gender"]["pct_stereotype"].n == len(gender) == 10
     assert set(result.breakdown) == {r["bias_type"] for r in pairs}
+
+
+def test_judge_flag_reaches_dialogue_tasks_and_unparseable_replies_are_counted(tmp_path, shared_data):
+    out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "mt_bench", "--judge", "fake:seed=2", "--limit", "3",
+                                    "--data-dir", str(shared_data), "--output-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    score = read_result(next(tmp_path.iterdir())).tasks["mt_bench"].metrics["mt_bench_score"]
+    # the fake judge never writes "[[rating]]": every judgement is counted as unparseable, none is scored
+    assert (score.n, score.value) == (0, None)
+    assert score.details["judgements"] == 6 and score.details["unparseable"] == 6
+    assert score.details["judge"] == "fake:seed=2"

@@ -138,3 +138,19 @@ def test_unknown_metric_is_named():
 
     with pytest.raises(TaskError, match="unknown metric 'acc_nrom'.*did you mean: acc_norm"):
         get_metric("acc_nrom", task="t")
+
+
+@pytest.mark.parametrize("response, refs, options", [
+    (" Sunset Boulevard", ["Sunset Blvd", "Sunset Boulevard"], {"ignore_case": True, "ignore_punctuation": True}),
+    (" sunset blvd.", ["Sunset Blvd"], {"ignore_case": True, "ignore_punctuation": True}),
+    (" The Beatles", ["Beatles"], {"ignore_case": True, "ignore_punctuation": True,
+                                   "regexes_to_ignore": ["\\b(?:The |the |An |A |The |a |an )"]}),
+    (" The Beatles", ["Beatles"], {"ignore_case": True}),
+    ("1972", ["14 December 1972 UTC", "December 1972"], {}),
+])
+def test_exact_match_lm_eval_equals_lm_eval(response, refs, options):
+    from lm_eval.api.metrics import exact_match_hf_evaluate
+
+    expected = max(exact_match_hf_evaluate(predictions=[response.lstrip()], references=[r], **options)["exact_match"]
+                   for r in refs)
+    assert get_metric("exact_match_lm_eval", options).sample(gen(response, refs)) == expected

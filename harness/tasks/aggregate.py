@@ -1,0 +1,63 @@
+"""Group scores from task scores: lm-eval's `weight_by_size` aggregation (e.g. MMLU's categories and total).
+
+A group is what tasks declare in `groups:`. For every group with at least two member tasks in a run,
+each metric that every present member reports as a mean (method "mean": acc, acc_norm, ...) gets a
+group value: the mean of the members' values weighted by their item counts, i.e. the mean over all the
+group's items, as lm-eval's `aggregate_metric_list: [{metric: acc, weight_by_size: true}]`. The standard
+error pools the members' (lm-eval's `pooled_sample_stderr`). Corpus metrics (BLEU, perplexity, MCC) are
+never averaged across tasks. Works on results files alone, so reports can call it too.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from harness.results import MetricValue, TaskResult
+
+
+def pooled_stderr(stderrs: Sequence[float], sizes: Sequence[int]) -> float | None:
+    """lm-eval's `pooled_sample_stderr`: sqrt(sum((n_i - 1) * n_i * se_i^2) / (N - k) / N)."""
+    total, k = sum(sizes), len(sizes)
+    if total - k <= 0:
+        return None
+    variance = math.fsum((n - 1) * n * se ** 2 for se, n in zip(stderrs, sizes)) / (total - k)
+    return math.sqrt(variance / total)
+
+
+def weighted_metric(values: Sequence[MetricValue]) -> MetricValue:
+    """Size-weighted mean of member values with the pooled standard error and a normal 95% CI."""
+    sizes = [v.n for v in values]
+    total = sum(sizes)
+    mean = math.fsum(v.value * v.n for v in values) / total  # type: ignore[operator]
+    stderr = None
+    if all(v.stderr is not None for v in values):
+        stderr = pooled_stderr([v.stderr for v in values], sizes)  # type: ignore[misc]
+    low, high = (mean - 1.96 * stderr, mean + 1.96 * stderr) if stderr is not None else (None, None)
+    return MetricValue(value=mean, stderr=stderr, ci_low=low, ci_high=high, n=total, method="weighted_mean",
+                       higher_is_better=values[0].higher_is_better, details={"tasks": len(values)})
+
+
+def group_members(tasks: Mapping[str, TaskResult]) -> dict[str, list[str]]:
+    """Group name -> member task names present in `tasks`, from each task's declared groups."""
+    members: dict[str, list[str]] = {}
+    for name, task in tasks.items():
+        for group in task.groups:
+            members.setdefault(group, []).append(name)
+    return {group: sorted(names) for group, names in sorted(members.items())}
+
+
+def group_metrics(tasks: Mapping[str, TaskResult], min_tasks: int = 2) -> dict[str, dict[str, MetricValue]]:
+    """Group -> metric -> weighted value, for groups of at least `min_tasks` tasks (module docstring)."""
+    out: dict[str, dict[str, MetricValue]] = {}
+    for group, names in group_members(tasks).items():
+        if len(names) < min_tasks:
+            continue
+        shared = set.intersection(*(_mean_metrics(tasks[n]) for n in names))
+        metrics = {m: weighted_metric([tasks[n].metrics[m] for n in names]) for m in sorted(shared)}
+        if metrics:
+            out[group] = metrics
+    return out
+
+
+def _mean_metrics(task: TaskResult) -> set[str]:
+    return {name for name, m in task.metrics.items() if m.method == "mean" and m.value is not None and m.n > 0}
