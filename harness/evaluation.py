@@ -58,7 +58,7 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     for error in task_errors:
         log(f"error: {error.message}")
     options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
-                          base_url=config.base_url)
+                          base_url=config.base_url, max_concurrency=config.max_concurrency)
     try:
         cache = open_cache(config)
     except EvalhError as exc:

@@ -24,6 +24,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
 @click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")
 @click.option("--base-url", help="Server URL for API models, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--max-concurrency", type=int, help="API models: requests in flight at once (default 4).")
 @click.option("--apply-chat-template/--no-apply-chat-template", default=None,
               help="Wrap each prompt in the model's chat template (off by default, as lm-eval).")
 @click.option("--cache/--no-cache", default=None,

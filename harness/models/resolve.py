@@ -24,6 +24,7 @@ class LoadOptions:
     dtype: str = "auto"
     batch_size: int | str = 16
     base_url: str | None = None
+    max_concurrency: int | None = None
 
 
 def adapter_factories() -> dict[str, object]:
