@@ -61,7 +61,7 @@ class Runner:
         outcomes = self._execute(spec.name, items)
         scores = {m.name: [m.sample(o) for o in outcomes] for m in metrics}
         values = {m.name: m.aggregate(outcomes, scores[m.name], self.seed) for m in metrics}
-        breakdown = self._breakdown(spec, metrics, outcomes, scores)
+        breakdown = subgroup_metrics(spec, metrics, outcomes, scores, self.seed)
         result = TaskResult(
             name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups,
             num_fewshot=sampler.k if sampler else 0, metrics=values, breakdown=breakdown,
@@ -79,16 +79,6 @@ class Runner:
         if wrap is None:
             raise ModelError(f"model {self.model.info().name} cannot apply a chat template")
         return wrap
-
-    def _breakdown(self, spec: TaskSpec, metrics, outcomes: list[Outcome], scores: dict) -> dict:
-        if not spec.breakdown:
-            return {}
-        groups: dict[str, list[int]] = {}
-        for k, outcome in enumerate(outcomes):
-            key = str(render_value(spec.breakdown, outcome.item.row, f"task {spec.name}, row {k}, field 'breakdown'"))
-            groups.setdefault(key, []).append(k)
-        return {key: {m.name: m.aggregate([outcomes[k] for k in ks], [scores[m.name][k] for k in ks], self.seed)
-                      for m in metrics} for key, ks in sorted(groups.items())}
 
     def _sampler(self, spec: TaskSpec, eval_rows: list[dict]) -> FewshotSampler | None:
         k = spec.fewshot.k if self.num_fewshot is None else self.num_fewshot
@@ -164,3 +154,15 @@ def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None]) -
         is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
         response=outcome.response, scores=scores, row=item.row,
     )
+
+
+def subgroup_metrics(spec: TaskSpec, metrics, outcomes: Sequence[Outcome], scores: dict, seed: int) -> dict:
+    """Every metric again per subgroup (the task's `breakdown` template, e.g. a bias type), keyed by subgroup."""
+    if not spec.breakdown:
+        return {}
+    groups: dict[str, list[int]] = {}
+    for k, outcome in enumerate(outcomes):
+        key = str(render_value(spec.breakdown, outcome.item.row, f"task {spec.name}, row {k}, field 'breakdown'"))
+        groups.setdefault(key, []).append(k)
+    return {key: {m.name: m.aggregate([outcomes[k] for k in ks], [scores[m.name][k] for k in ks], seed)
+                  for m in metrics} for key, ks in sorted(groups.items())}

@@ -20,6 +20,7 @@ from harness.metrics.judge_prompts import judge_messages
 from harness.models.base import ModelAdapter
 from harness.requests import Generate
 from harness.results import DatasetInfo, SampleRecord, TaskResult
+from harness.runner import subgroup_metrics
 from harness.tasks.build import Item
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.schema import TaskSpec
@@ -116,7 +117,7 @@ def run_dialogue(spec: TaskSpec, model: ModelAdapter, *, data_dir: Path | None =
     values = {m.name: m.aggregate(outcomes, scores[m.name], seed) for m in metrics}
     result = TaskResult(
         name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups, metrics=values,
-        breakdown=_breakdown(spec, metrics, outcomes, scores, seed),
+        breakdown=subgroup_metrics(spec, metrics, outcomes, scores, seed),
         dataset=DatasetInfo(source=describe_source(spec, data_dir), fingerprint=fingerprint(rows),
                             rows_total=len(all_rows), rows_used=len(rows)),
         seconds=round(time.perf_counter() - started, 3))
@@ -132,17 +133,6 @@ def _load_judge(spec: TaskSpec, scorer: MTBenchScore, load) -> ModelAdapter:
 
         return load_model(scorer.judge, LoadOptions(**scorer.load_options))
     return load(scorer.judge, scorer.load_options)
-
-
-def _breakdown(spec: TaskSpec, metrics, outcomes: list[DialogueOutcome], scores: dict, seed: int) -> dict:
-    if not spec.breakdown:
-        return {}
-    groups: dict[str, list[int]] = {}
-    for k, o in enumerate(outcomes):
-        key = str(render_value(spec.breakdown, o.item.row, f"task {spec.name}, row {k}, field 'breakdown'"))
-        groups.setdefault(key, []).append(k)
-    return {key: {m.name: m.aggregate([outcomes[k] for k in ks], [scores[m.name][k] for k in ks], seed)
-                  for m in metrics} for key, ks in sorted(groups.items())}
 
 
 def _record(spec: TaskSpec, outcome: DialogueOutcome, scores: dict) -> SampleRecord:

@@ -1,6 +1,5 @@
 """Issue 7 on real models (CPU): rolling log-likelihood with lm-eval's windows, MT-Bench with a real judge."""
 import json
-from pathlib import Path
 
 import pytest
 

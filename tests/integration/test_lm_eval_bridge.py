@@ -1,6 +1,5 @@
 """lm-eval tasks through evalh's adapters, and lm-eval results files imported as evalh runs."""
 import json
-import os
 from pathlib import Path
 
 import numpy as np

@@ -9,11 +9,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("args", [["--help"], ["list", "tasks"], ["list", "models"], ["run", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["list", "tasks"], ["list", "models"], ["run", "--help"],
+                                  ["report", "--help"], ["compare", "--help"], ["cache", "--help"]])
 def test_light_commands_do_not_import_heavy_libraries(args):
     code = ("import sys; from harness.cli import main\n"
             f"try: main({args!r})\nexcept SystemExit as e: assert e.code in (0, None), e.code\n"
-            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'lm_eval') if m in sys.modules]\n"
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'lm_eval', 'scipy', 'matplotlib', 'ray')"
+            " if m in sys.modules]\n"
             "assert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
@@ -26,13 +28,22 @@ def test_non_editable_install_ships_the_tasks(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "harness/_tasks/starter/starter_mc.yaml" in names
     assert "harness/_tasks/starter/data/mc.jsonl" in names and "harness/_tasks/qa/arc_easy.yaml" in names
-    assert not any(n.startswith(("tasks/", "tests/")) for n in names)
+    for asset in ("leaderboard.html.j2", "leaderboard.css", "leaderboard.js"):
+        assert f"harness/_reports/{asset}" in names
+    for module in ("harness/report/compare.py", "harness/bridge/lm_eval_run.py", "harness/executors/ray_backend.py"):
+        assert module in names
+    assert not any(n.startswith(("tasks/", "tests/", "reports/")) for n in names)
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
-    code = ("from harness.paths import builtin_tasks_dir; from harness.tasks.loader import build_index\n"
+    code = ("from pathlib import Path\n"
+            "from harness.paths import builtin_tasks_dir; from harness.tasks.loader import build_index\n"
+            "from harness.report.synthetic import write_synthetic_runs; from harness.report.writer import write_report\n"
             "d = builtin_tasks_dir(); i = build_index()\n"
-            "print(d); assert not i.broken and len(i.groups['starter']) == 6")
+            "assert not i.broken and len(i.groups['starter']) == 6\n"
+            "write_synthetic_runs(Path('runs'), models={'a-1m': 10**6, 'b-10m': 10**7}, tasks=2, samples=5)\n"
+            "files = write_report(['runs'], Path('out'), plots=False)\n"
+            "assert 'id=\"report-data\"' in files.html.read_text(); print(d)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr

@@ -89,7 +89,7 @@ def test_planted_regression_exits_1_and_lists_the_flips(runs, tmp_path):
                        "--junit", str(tmp_path / "c.xml"))
     assert code == 1, text
     assert "verdict: REGRESSION in 1 task(s): starter_mc" in text
-    assert f"starter_mc (fake:answers=" in text and f"{len(wrong)} item(s) worse, 0 better" in text
+    assert "starter_mc (fake:answers=" in text and f"{len(wrong)} item(s) worse, 0 better" in text
     listed = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("  mc-")]
     assert sorted(listed) == wrong
     suite = ET.parse(tmp_path / "c.xml").getroot().find("testsuite")

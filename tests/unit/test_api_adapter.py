@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.errors import ModelError
-from harness.models.api import OpenAIModel, create_chat, create_completions
+from harness.models.api import create_chat, create_completions
 from harness.models.api_http import RetryPolicy, Transport, TransportStats, make_client
 from harness.models.fake import fake_generation
 from harness.models.resolve import load_model

@@ -2,7 +2,6 @@
 
 The same check against the real llama.cpp server is in tests/integration/test_api_llama_cpp.py.
 """
-import pytest
 
 from harness.models.api import create_completions
 from harness.requests import Generate, Loglikelihood
