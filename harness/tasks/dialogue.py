@@ -127,7 +127,7 @@ def run_dialogue(spec: TaskSpec, model: ModelAdapter, *, data_dir: Path | None =
 def _load_judge(spec: TaskSpec, scorer: MTBenchScore, load) -> ModelAdapter:
     if not scorer.judge:
         raise TaskError(f"task {spec.name}: no judge model; give one with metric_options: "
-                        "{mt_bench_score: {judge: MODEL}} (or --judge MODEL where the CLI has it)")
+                        "{mt_bench_score: {judge: MODEL}} (or run with --judge MODEL)")
     if load is None:
         from harness.models.resolve import LoadOptions, load_model
 

@@ -204,13 +204,14 @@ def test_mt_bench_two_turns_through_the_chat_format_and_a_judge(shared_data):
     assert set(result.breakdown) == {s.row["category"] for s in samples}
 
 
-def test_mt_bench_without_the_dialogue_runner_fails_clearly(shared_data, tmp_path):
+def test_mt_bench_without_a_judge_fails_clearly(shared_data, tmp_path):
     out = tmp_path / "runs"
-    done = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "dialogue", "--data-dir", str(shared_data), "--limit", "2",
-                                     "--output-dir", str(out), "--no-cache"])
+    done = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "dialogue,starter_mc", "--data-dir", str(shared_data),
+                                     "--limit", "2", "--output-dir", str(out), "--no-cache"])
     assert done.exit_code == 2
-    errors = read_result(next(out.iterdir())).errors
-    assert [e.name for e in errors] == ["mt_bench"] and "run_dialogue" in errors[0].message
+    result = read_result(next(out.iterdir()))
+    assert [e.name for e in result.errors] == ["mt_bench"] and "no judge model" in result.errors[0].message
+    assert "--judge MODEL" in result.errors[0].message and "starter_mc" in result.tasks
 
 
 def test_summary_prints_group_rows(fake_run):
