@@ -55,6 +55,7 @@ class TaskPair:
     rolling: bool = False  # per-item numbers are rolling log-likelihoods (one per document)
 
 
+CONTINUOUS = ("likelihood_diff",)
 LM_EVAL_METRICS = [{"metric": m, "aggregation": "mean", "higher_is_better": True} for m in ("acc", "acc_norm")]
 
 TASK_PAIRS: dict[str, TaskPair] = {
@@ -69,6 +70,29 @@ TASK_PAIRS: dict[str, TaskPair] = {
             "metric_list": LM_EVAL_METRICS,
             "metadata": {"version": 1.0},
         },
+    ),
+    "boolq": TaskPair(
+        evalh_task="boolq",
+        data_file="google/boolq/default/validation.jsonl",
+        lm_eval_config={  # lm_eval/tasks/super_glue/boolq/default.yaml (label there is `answer` as 0/1 here)
+            "output_type": "multiple_choice", "doc_to_text": "{{passage}}\nQuestion: {{question}}?\nAnswer:",
+            "doc_to_target": "{{ 1 if answer else 0 }}", "doc_to_choice": ["no", "yes"],
+            "metric_list": [{"metric": "acc"}], "metadata": {"version": 2.0},
+        },
+        metrics=("acc",),
+    ),
+    "crows_pairs": TaskPair(
+        evalh_task="crows_pairs",
+        data_file="nyu-mll/crows_pairs/default/test.jsonl",
+        lm_eval_config={  # lm_eval/tasks/crows_pairs/crows_pairs_english.yaml, on the 1508 original pairs
+            "output_type": "multiple_choice", "doc_to_text": "", "doc_to_target": 0,
+            "doc_to_choice": "{{[sent_more, sent_less]}}", "target_delimiter": "",
+            "metric_list": [{"metric": "likelihood_diff", "aggregation": "mean", "higher_is_better": False},
+                            {"metric": "pct_stereotype", "aggregation": "mean", "higher_is_better": False}],
+            "metadata": {"version": 1.0},
+        },
+        metrics=("pct_stereotype", "likelihood_diff"),
+        functions={"process_results": "lm_eval.tasks.crows_pairs.utils:process_results"},
     ),
     "hellaswag": TaskPair(
         evalh_task="hellaswag",
@@ -263,7 +287,12 @@ def compare(pair: TaskPair, ours: HarnessScores, theirs: HarnessScores, toleranc
     for metric in pair.metrics:
         a, b = ours.metrics[metric], theirs.metrics[metric]
         # perplexities are corpus scores over summed float32 log-likelihoods: equal to 1e-6 relative
-        same = round(a, 6) == round(b, 6) if not pair.rolling else abs(a - b) <= 1e-6 * max(abs(a), abs(b))
+        if pair.rolling:
+            same = abs(a - b) <= 1e-6 * max(abs(a), abs(b))
+        elif metric in CONTINUOUS:  # a mean of log-likelihood differences carries their float32 noise
+            same = abs(a - b) <= 1e-4
+        else:  # counts of right answers: exactly equal
+            same = round(a, 6) == round(b, 6)
         metrics_equal &= same
         print(f"{metric:<10} | {a:>10.6f} | {b:>10.6f} | {'yes' if same else 'NO'}")
     common = sorted(set(ours.logprobs) & set(theirs.logprobs))
