@@ -115,7 +115,8 @@ def test_killed_run_resumes_with_only_missing_requests_and_identical_results(tmp
         cached = cache.info().total
     answered = sum(killed_sent)
     assert answered - FLUSH_EVERY <= cached <= answered  # at most the batch in flight is lost
-    assert 96 + 48 + FLUSH_EVERY <= cached < total
+    # killed inside the third task: its first chunk may or may not have been committed yet
+    assert 96 + 48 <= cached < total
 
     resumed_dir, resumed_log = _run_to_end(tmp_path, "resumed", tmp_path / "cache")
     resumed_sent = sum(_sent(resumed_log))
