@@ -2,80 +2,146 @@
 
 Scoring follows lm-eval's `hf` model exactly (tokenisation of context/continuation pairs, the prefix
 token for empty contexts, left truncation, greedy check), so the same items give the same numbers.
+A local folder or GGUF file loads lazily: its identity (ModelInfo, fingerprint) is read from its files
+(hf_identity), and the tokenizer and weights load on the first call that needs them, so a run answered
+entirely by the response cache never loads them. Hub models load at once.
 torch and transformers are imported here only, when a model is really loaded.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ModelError
+from harness.errors import EvalhError, ModelError
+from harness.models import hf_identity
 from harness.models.base import ModelInfo, Progress, cut_at_stop
+from harness.models.hf_identity import FolderFacts
 from harness.requests import Generate, Loglikelihood, Rolling
 
-DTYPES = {"auto": "auto", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
-          "half": "float16", "fp32": "float32", "float32": "float32", "float": "float32"}
 _DEFAULT_MAX_LENGTH = 2048
 SCORING_VERSION = "2"
 """Part of the fingerprint: bump it when scoring code changes numbers, so cached responses are not reused."""
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 
 
-def _resolve_device(device: str) -> str:
-    import torch
-
-    if device != "auto":
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _resolve_dtype(dtype: str, device: str):
-    import torch
-
-    name = DTYPES.get(dtype.lower())
-    if name is None:
-        raise ModelError(f"--dtype {dtype}: unknown dtype (choose from {', '.join(sorted(DTYPES))})")
-    if name == "auto":  # bf16 is several times faster than fp32 on CPUs with AMX/AVX512-BF16, and on GPUs
-        name = "bfloat16" if device.startswith("cpu") or torch.cuda.is_bf16_supported() else "float16"
-    return getattr(torch, name)
-
-
 class HFModel:
-    """A causal LM loaded with transformers' Auto classes."""
+    """A causal LM loaded with transformers' Auto classes; lazily for local folders and GGUF files.
+
+    `model` and `tokenizer` load on first use; `info()` never loads anything and is the same before and
+    after a load. Bad paths fail here, in the constructor (see resolve.py); a folder whose weights cannot
+    be loaded later raises ModelError from the call that needed them.
+    """
 
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
                  dtype: str = "auto", batch_size: int | str = 16, revision: str | None = None,
                  local_files_only: bool = False, size_label: str | None = None, shared_prefix: bool = True) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         self.name = name
         self.shared_prefix = shared_prefix
-        self.device = _resolve_device(device)
-        self.dtype = _resolve_dtype(dtype, self.device)
+        self.device = hf_identity.resolve_device(device)
+        self._dtype_name = hf_identity.resolve_dtype(dtype, self.device)
         self._source, self._gguf_sha, self._size_label = source, None, size_label
-        load_from = source
+        self._batch_size = batch_size if batch_size == "auto" else max(1, int(batch_size))
+        self._tokenizer: Any = None
+        self._model: Any = None
+        folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
             from harness.models.gguf_cache import converted_folder
 
             folder, self._gguf_sha = converted_folder(gguf_file)
-            load_from = str(folder)
             meta = json.loads((folder / "evalh-source.json").read_text())
             self._size_label = self._size_label or meta.get("size_label")
-        kwargs: dict[str, Any] = {"revision": revision, "local_files_only": local_files_only}
-        self.tokenizer = AutoTokenizer.from_pretrained(load_from, **kwargs)
-        self.model = AutoModelForCausalLM.from_pretrained(load_from, dtype=self.dtype, **kwargs).to(self.device).eval()
-        self._revision = getattr(self.model.config, "_commit_hash", None) or revision
-        self.max_length = self._max_length()
-        if batch_size == "auto":
+        self._load_from = str(folder) if folder else source
+        self._load_kwargs: dict[str, Any] = {"revision": revision, "local_files_only": local_files_only}
+        self._revision = (hf_identity.folder_revision(folder) if folder else None) or revision
+        facts = hf_identity.read_folder(folder) if folder else None
+        if facts is None:  # a hub model, or a folder whose files do not say plainly: load now, ask the model
+            facts = self._load_eagerly()
+        self.max_length = facts.context_length
+        self._parameters, self._architecture = facts.parameters, facts.architecture
+        weights = (f"gguf-sha256:{self._gguf_sha}" if self._gguf_sha
+                   else f"{source}@{self._revision or 'local'}:{hf_identity.folder_digest(source)}")
+        tokenizer = hf_identity.tokenizer_digest(folder)
+        self._fingerprint = hf_identity.fingerprint(weights, self._dtype_name, tokenizer, SCORING_VERSION)
+
+    # -- loading ---------------------------------------------------------------------------------
+    @property
+    def tokenizer(self) -> Any:
+        """The transformers tokenizer, loaded on first use."""
+        if self._tokenizer is None:
+            self._lazily(self._load_tokenizer)
+        return self._tokenizer
+
+    @property
+    def model(self) -> Any:
+        """The transformers model (with its tokenizer), loaded on first use."""
+        self._ensure_loaded()
+        return self._model
+
+    @property
+    def batch_size(self) -> int:
+        """Requests per forward pass; `auto` is measured on the loaded model, so asking for it loads it."""
+        if self._batch_size == "auto":
+            self._ensure_loaded()
+        return self._batch_size
+
+    @property
+    def dtype(self) -> Any:
+        """The torch dtype the weights load in."""
+        import torch
+
+        return getattr(torch, self._dtype_name)
+
+    @property
+    def weights_loaded(self) -> bool:
+        """Whether the weights are loaded (a run answered by the response cache never loads them)."""
+        return self._model is not None
+
+    def _ensure_loaded(self) -> None:
+        """Load tokenizer and weights, and measure `--batch-size auto`, unless done already."""
+        if self._model is None:
+            self._lazily(lambda: (self._load_weights(), self._resolve_batch_size()))
+
+    def _lazily(self, load: Callable[[], object]) -> None:
+        """Run a deferred load; its failure becomes a ModelError that names the model."""
+        try:
+            load()
+        except EvalhError:
+            raise
+        except Exception as exc:
+            raise ModelError(f"model '{self.name}': loading {self._load_from} failed: {exc}") from exc
+
+    def _load_tokenizer(self) -> None:
+        from transformers import AutoTokenizer
+
+        self._tokenizer = AutoTokenizer.from_pretrained(self._load_from, **self._load_kwargs)
+
+    def _load_weights(self) -> None:
+        from transformers import AutoModelForCausalLM
+
+        if self._tokenizer is None:
+            self._load_tokenizer()
+        self._model = AutoModelForCausalLM.from_pretrained(
+            self._load_from, dtype=self.dtype, **self._load_kwargs).to(self.device).eval()
+
+    def _resolve_batch_size(self) -> None:
+        import torch
+
+        if self._batch_size == "auto":
             from harness.models.batching import auto_batch_size
 
-            batch_size = auto_batch_size(self.model, min(self.max_length, 2048), self.device)
-        self.batch_size = max(1, int(batch_size))
+            self._batch_size = max(1, int(auto_batch_size(self._model, min(self.max_length, 2048), self.device)))
         torch.set_grad_enabled(False)
+
+    def _load_eagerly(self) -> FolderFacts:
+        """Load now (errors propagate as they are) and read the identity from the loaded model."""
+        self._load_weights()
+        self._revision = getattr(self._model.config, "_commit_hash", None) or self._revision
+        self.max_length = self._max_length()
+        self._resolve_batch_size()
+        return FolderFacts(parameters=sum(p.numel() for p in self._model.parameters()),
+                           context_length=self.max_length, architecture=type(self._model).__name__)
 
     # -- identity --------------------------------------------------------------------------------
     def _max_length(self) -> int:
@@ -87,19 +153,12 @@ class HFModel:
         return int(limit) if limit and limit != _TOKENIZER_INFINITY else _DEFAULT_MAX_LENGTH
 
     def info(self) -> ModelInfo:
-        dtype = str(self.dtype).removeprefix("torch.")
-        if self._gguf_sha:
-            base = f"gguf-sha256:{self._gguf_sha}"
-        else:
-            base = f"{self._source}@{self._revision or 'local'}:{_folder_digest(self._source)}"
-        fingerprint = hashlib.sha256(
-            f"{base}|{dtype}|{type(self.tokenizer).__name__}|scoring-{SCORING_VERSION}".encode()).hexdigest()[:32]
+        """Read from the model's files (or the eagerly loaded hub model); never loads, same before and after."""
         return ModelInfo(
-            name=self.name, adapter="hf", source=self._source,
-            parameters=sum(p.numel() for p in self.model.parameters()), size_label=self._size_label,
-            fingerprint=fingerprint, dtype=dtype, device=self.device, context_length=self.max_length,
-            revision=self._revision, extra={"architecture": type(self.model).__name__,
-                                            **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {})},
+            name=self.name, adapter="hf", source=self._source, parameters=self._parameters,
+            size_label=self._size_label, fingerprint=self._fingerprint, dtype=self._dtype_name, device=self.device,
+            context_length=self.max_length, revision=self._revision,
+            extra={"architecture": self._architecture, **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {})},
         )
 
     # -- tokenisation (lm-eval's rules) ------------------------------------------------------------
@@ -284,16 +343,3 @@ class _StopStrings:
         tails = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=False)
         return torch.tensor([any(stop in tail for stop in self.stops) for tail in tails], device=input_ids.device)
 
-
-def _folder_digest(source: str) -> str:
-    """Cheap identity of a local model folder: config/tokenizer contents plus weight file names and sizes."""
-    folder = Path(source)
-    if not folder.is_dir():
-        return "hub"
-    digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        if path.suffix in (".json", ".txt", ".model"):
-            digest.update(path.name.encode() + path.read_bytes())
-        elif path.is_file():
-            digest.update(f"{path.name}:{path.stat().st_size}".encode())
-    return digest.hexdigest()[:16]
