@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.errors import EvalhError, ModelError
 from harness.models import hf_identity
-from harness.models.base import ModelInfo, Progress, cut_at_stop
+from harness.models.base import ModelInfo, Progress
 from harness.models.hf_identity import FolderFacts
 from harness.requests import Generate, Loglikelihood, Rolling
 
@@ -266,39 +266,15 @@ class HFModel:
 
     # -- generation ------------------------------------------------------------------------------
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
-        """Batched greedy decoding with left padding; each output is cut at its first stop string."""
-        import torch
+        """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate)."""
+        from harness.models import hf_generate
 
-        tok = self.tokenizer
-        tok.padding_side = "left"
-        pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        eos_text = tok.decode([tok.eos_token_id], skip_special_tokens=False) if tok.eos_token_id is not None else ""
-        encoded = [self._encode(r.prompt) for r in requests]
-        order = sorted(range(len(requests)), key=lambda i: (-len(encoded[i]), requests[i].max_tokens))
-        out: list[str] = [""] * len(requests)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
-            max_new = max(requests[i].max_tokens for i in batch)
-            stops = sorted({s for i in batch for s in (*requests[i].until, eos_text) if s})
-            rows = [encoded[i][-(self.max_length - max_new):] for i in batch]
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for j, tokens in enumerate(rows):
-                ids[j, width - len(tokens):] = torch.tensor(tokens)
-                mask[j, width - len(tokens):] = 1
-            generated = self.model.generate(
-                input_ids=ids.to(self.device), attention_mask=mask.to(self.device), max_new_tokens=max_new,
-                do_sample=False, pad_token_id=pad_id, temperature=None, top_p=None, top_k=None,
-                stopping_criteria=[_StopStrings(tok, stops, width)],
-            )
-            for j, i in enumerate(batch):
-                new_tokens = generated[j, width:width + requests[i].max_tokens].tolist()
-                text = tok.decode(new_tokens, skip_special_tokens=True)
-                out[i] = cut_at_stop(text, (*requests[i].until, eos_text))
-            if progress:
-                progress(len(batch))
-        return out
+        jobs = [hf_generate.Job(self._encode(r.prompt)[-max(1, self.max_length - r.max_tokens):], r.max_tokens,
+                                tuple(s for s in r.until if s)) for r in requests]
+        if getattr(self, "_continuous", None) is None:  # decided once per loaded model
+            self._continuous = hf_generate.supports_continuous(self.model)
+        run = hf_generate.greedy if self._continuous else hf_generate.batched
+        return run(self.model, self.tokenizer, jobs, self.batch_size, self.device, progress)
 
 
 def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> list[tuple[list[int], list[int]]]:
@@ -326,20 +302,4 @@ def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> li
 _LOGITS_BUDGET = 400_000_000
 """Logits (tokens x vocabulary) one rolling batch may hold: 1.6 GB in float32."""
 
-
-class _StopStrings:
-    """Per-sequence stop: a row is done once its decoded new text contains a stop string.
-
-    (transformers' own stop_strings builds a table over the whole vocabulary on every call, which costs
-    seconds per batch on a CPU.)
-    """
-
-    def __init__(self, tokenizer, stops: Sequence[str], prompt_width: int) -> None:
-        self.tokenizer, self.stops, self.start = tokenizer, [s for s in stops if s], prompt_width
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        tails = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=False)
-        return torch.tensor([any(stop in tail for stop in self.stops) for tail in tails], device=input_ids.device)
 

@@ -11,6 +11,7 @@ Both take token ids already split the lm-eval way and return (sum of log-probabi
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -112,9 +113,45 @@ def _expanded_cache(prefix_kv, batch: int):
     return DynamicCache(ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in prefix_kv])
 
 
+def split_head(model):
+    """(decoder, output head) of a causal LM when the head alone turns hidden states into its logits, else None.
+
+    Checked once per model on a few tokens: the head applied to the decoder's output must give the model's
+    own logits (models that scale or soft-cap logits after the head fail the check and are scored whole).
+    """
+    if hasattr(model, "_evalh_split_head"):
+        return model._evalh_split_head
+    split = None
+    decoder, head = getattr(model, "get_decoder", lambda: None)(), model.get_output_embeddings()
+    if decoder is not None and head is not None and decoder is not model:
+        ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]], device=next(model.parameters()).device) % model.config.get_text_config().vocab_size
+        whole = model(ids, use_cache=False).logits
+        parts = head(decoder(ids, use_cache=False).last_hidden_state)
+        if whole.shape == parts.shape and torch.equal(whole, parts):
+            split = (decoder, head)
+    model._evalh_split_head = split
+    return split
+
+
+def _positions(model, ids, mask, positions, cache, rows_at):
+    """log-softmax (float32) of the logits at `rows_at` = (batch index, position) tensors, one row each."""
+    split = split_head(model)
+    if split is None:
+        logits = model(ids, attention_mask=mask, position_ids=positions, use_cache=False, **cache).logits
+        return torch.log_softmax(logits[rows_at].float(), dim=-1)
+    decoder, head = split
+    keyword = {_cache_keyword(decoder): next(iter(cache.values()))} if cache else {}
+    hidden = decoder(ids, attention_mask=mask, position_ids=positions, use_cache=False, **keyword).last_hidden_state
+    return torch.log_softmax(head(hidden[rows_at]).float(), dim=-1)
+
+
 def packed(model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None,
            progress: Progress = None) -> list[tuple[float, bool]]:
-    """Shared-prefix scoring (module docstring). Callers pass pairs that need no truncation."""
+    """Shared-prefix scoring (module docstring). Callers pass pairs that need no truncation.
+
+    Only the rows that predict a continuation token go through the output head (when the model allows
+    `split_head`), and only those are turned into float32 log-probabilities.
+    """
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, (ctx, _) in enumerate(pairs):
         groups.setdefault(tuple(ctx), []).append(i)
@@ -133,20 +170,29 @@ def packed(model, pairs: Sequence[Pair], batch_size: int, device: str, window: i
         ids = torch.zeros((len(batch), width), dtype=torch.long)
         segments = torch.full((len(batch), width), -1, dtype=torch.long)
         positions = torch.zeros((len(batch), width), dtype=torch.long)
-        for j, (tokens, segs, pos, _) in enumerate(packs):
+        rows_b, rows_p, targets, owners = [], [], [], []
+        for j, (ctx, (tokens, segs, pos, offsets)) in enumerate(zip(batch, packs)):
             ids[j, :len(tokens)] = torch.tensor(tokens)
             segments[j, :len(segs)] = torch.tensor(segs)
             positions[j, :len(pos)] = torch.tensor(pos)
+            ctx_last = len(ctx) - prefix_len - 1
+            for i, at in zip(groups[ctx], offsets):
+                cont = pairs[i][1]
+                rows_p += [ctx_last, *range(at, at + len(cont) - 1)]
+                rows_b += [j] * len(cont)
+                targets += cont
+                owners.append((i, len(cont)))
         mask = _tree_mask(segments, prefix_len).to(device)
         cache = {_cache_keyword(model): _expanded_cache(prefix_kv, len(batch))} if prefix_kv else {}
-        logits = model(ids.to(device), attention_mask=mask, position_ids=(positions + prefix_len).to(device),
-                       use_cache=False, **cache).logits.float()
-        for j, ctx in enumerate(batch):
-            ctx_last = len(ctx) - prefix_len - 1
-            for k, i in enumerate(groups[ctx]):
-                cont, at = pairs[i][1], packs[j][3][k]
-                rows = [ctx_last] + list(range(at, at + len(cont) - 1))
-                results[i] = _row_scores(torch.log_softmax(logits[j, rows], dim=-1), cont)
-            if progress:
-                progress(len(groups[ctx]))
+        rows_at = (torch.tensor(rows_b, device=device), torch.tensor(rows_p, device=device))
+        logprobs = _positions(model, ids.to(device), mask, (positions + prefix_len).to(device), cache, rows_at)
+        target = torch.tensor(targets, device=logprobs.device)
+        token_lp = logprobs.gather(1, target[:, None])[:, 0].tolist()
+        hits = (logprobs.argmax(dim=-1) == target).tolist()
+        at = 0
+        for i, n in owners:
+            results[i] = (math.fsum(token_lp[at:at + n]), all(hits[at:at + n]))
+            at += n
+        if progress:
+            progress(sum(len(groups[c]) for c in batch))
     return results

@@ -1,0 +1,71 @@
+"""Continuous-batching greedy decoding (hf_generate.greedy) gives exactly transformers' generate() output."""
+import pytest
+
+from harness.models import hf_generate
+from harness.models.resolve import LoadOptions, load_model
+
+PROMPTS = ["Question: What is the capital of Italy?\nAnswer:", "The first three letters are",
+           "Translate English to French.\nEnglish: Good morning.\nFrench:", "1, 2, 3,",
+           "A long prompt " + "that repeats itself " * 12 + "ends here:", "Hi", "Name a colour:",
+           "English phrase: The cat sleeps on the mat.\nGerman phrase:", "Once upon a time", "def add(a, b):"]
+
+
+def jobs(model, budgets, stops):
+    return [hf_generate.Job(model._encode(p), n, s) for p, n, s in zip(PROMPTS, budgets, stops)]
+
+
+def count_rows(model):
+    """Wrap the torch model's forward to count the rows it computes."""
+    seen = {"rows": 0, "calls": 0}
+    forward = model.model.forward
+
+    def counted(*args, **kwargs):
+        ids = args[0] if args else kwargs["input_ids"]
+        seen["rows"] += ids.shape[0]
+        seen["calls"] += 1
+        return forward(*args, **kwargs)
+
+    model.model.forward = counted
+    return seen, lambda: setattr(model.model, "forward", forward)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 16])
+def test_continuous_equals_generate_on_an_untrained_model(batch_size):
+    """Refills at every batch size, budgets from 1 token up, with and without stop strings (fp32)."""
+    model = load_model("tiny-random", LoadOptions(dtype="float32"))
+    assert hf_generate.supports_continuous(model.model)
+    budgets = [1, 7, 20, 3, 12, 30, 5, 16, 2, 9]
+    stops = [(), ("e",), (), ("\n", " the"), (), ("a",), (), ("\n",), (), ("zz",)]
+    expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), batch_size, "cpu")
+    got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), batch_size, "cpu")
+    assert got == expected
+
+
+@pytest.mark.slow
+def test_continuous_equals_generate_on_smollm2_and_skips_finished_rows():
+    """Real prompts, batch of 4 for 10 prompts (fp32): identical texts, and fewer rows computed."""
+    model = load_model("smollm2", LoadOptions(dtype="float32"))
+    budgets, stops = [32] * len(PROMPTS), [("\n",)] * len(PROMPTS)
+    seen, restore = count_rows(model)
+    try:
+        expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu")
+        padded_rows, seen["rows"] = seen["rows"], 0
+        continuous = jobs(model, budgets, stops)
+        got = hf_generate.greedy(model.model, model.tokenizer, continuous, 4, "cpu")
+    finally:
+        restore()
+    assert got == expected
+    assert "bonjour" in got[2].lower() and "\n" not in "".join(got)
+    assert seen["rows"] < padded_rows
+    # every row computed is a prompt (prefill) or a token some job still needed
+    assert seen["rows"] <= len(PROMPTS) + sum(len(j.tokens) for j in continuous)
+
+
+def test_model_generate_uses_continuous_batching_and_keeps_request_order():
+    model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=2))
+    from harness.requests import Generate
+
+    requests = [Generate(p, ("\n",), 6) for p in PROMPTS[:5]]
+    together = model.generate(requests)
+    assert model._continuous is True
+    assert together == [model.generate([r])[0] for r in requests]
