@@ -171,19 +171,50 @@ class HFModel:
         bos = self.tokenizer.bos_token
         return self.tokenizer.encode(text, add_special_tokens=not (bos and text.startswith(bos)))
 
+    def _encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """`_encode` of every text, through the tokenizer's batch call (fast tokenizers encode in parallel)."""
+        bos = self.tokenizer.bos_token
+        out: list[list[int]] = [[] for _ in texts]
+        for special in (True, False):
+            chosen = [i for i, t in enumerate(texts) if (not (bos and t.startswith(bos))) == special]
+            if chosen:
+                ids = self.tokenizer([texts[i] for i in chosen], add_special_tokens=special)["input_ids"]
+                for i, tokens in zip(chosen, ids):
+                    out[i] = list(tokens)
+        return out
+
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """Token ids of context and continuation, split the way lm-eval splits them."""
-        if context == "":
-            cont = self.tokenizer.encode(continuation, add_special_tokens=False)
-            if cont and cont[0] == self.prefix_token_id:
-                return cont[:1], cont[1:]
-            return [self.prefix_token_id], cont
-        spaces = len(context) - len(context.rstrip())
-        if spaces:
-            context, continuation = context[:-spaces], context[-spaces:] + continuation
-        whole = self._encode(context + continuation)
-        ctx = self._encode(context)
-        return ctx, whole[len(ctx):]
+        return self.encode_pairs([(context, continuation)])[0]
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
+        """`encode_pair` of every pair; each distinct text is encoded once (a few-shot context once, not per choice).
+
+        lm-eval's split: trailing spaces of the context move to the continuation; the continuation's tokens
+        are those of context + continuation after the context's tokens; an empty context becomes the
+        prefix token (unless the continuation starts with it).
+        """
+        split: list[tuple[str, str] | None] = []
+        for context, continuation in pairs:
+            if context == "":
+                split.append(None)
+                continue
+            spaces = len(context) - len(context.rstrip())
+            if spaces:
+                context, continuation = context[:-spaces], context[-spaces:] + continuation
+            split.append((context, context + continuation))
+        texts = list(dict.fromkeys(t for both in split if both for t in both))
+        encoded = dict(zip(texts, self._encode_many(texts)))
+        out = []
+        for (_, continuation), both in zip(pairs, split):
+            if both is None:
+                cont = self.tokenizer.encode(continuation, add_special_tokens=False)
+                out.append((cont[:1], cont[1:]) if cont and cont[0] == self.prefix_token_id
+                           else ([self.prefix_token_id], cont))
+                continue
+            ctx = encoded[both[0]]
+            out.append((ctx, encoded[both[1]][len(ctx):]))
+        return out
 
     def chat_prompt(self, text: str) -> str:
         """`text` as one user turn in the tokenizer's chat template, ready for the assistant's answer."""
@@ -210,8 +241,7 @@ class HFModel:
 
     # -- scoring ---------------------------------------------------------------------------------
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
-        encoded = [self.encode_pair(r.context, r.continuation) for r in requests]
-        return self.score_tokens(encoded, progress)
+        return self.score_tokens(self.encode_pairs([(r.context, r.continuation) for r in requests]), progress)
 
     def score_tokens(self, encoded: Sequence[tuple[list[int], list[int]]], progress: Progress = None) -> list[tuple[float, bool]]:
         """Sum of log-probabilities of each continuation given its context, and whether it is greedy.
