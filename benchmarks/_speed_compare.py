@@ -15,27 +15,38 @@ PROMPTS_CHECKED = 3  # contexts compared between the harnesses per case
 
 # -- measuring forward passes -------------------------------------------------------------------
 class ForwardMeter:
-    """Counts input positions and seconds spent inside a torch module's forward passes (via hooks)."""
+    """Counts input positions and seconds spent inside a causal LM's forward passes (via hooks).
 
-    def __init__(self, module) -> None:
+    Hooks the model and its decoder and output head: evalh's scoring may call the decoder and then the
+    head on the rows it needs (harness.models.hf_scoring.split_head). Only outermost calls count, so a
+    decoder call inside the model's own forward is not counted twice.
+    """
+
+    def __init__(self, model) -> None:
         self.calls, self.tokens, self.seconds = 0, 0, 0.0
         self.shapes: list[tuple[int, int]] = []  # (rows, positions) of each call
         self._started: list[float] = []
-        module.register_forward_pre_hook(self._before, with_kwargs=True)
-        module.register_forward_hook(self._after, with_kwargs=True)
+        parts = [model, getattr(model, "get_decoder", lambda: None)(), model.get_output_embeddings()]
+        for module in {id(m): m for m in parts if m is not None}.values():
+            module.register_forward_pre_hook(self._before, with_kwargs=True)
+            module.register_forward_hook(self._after, with_kwargs=True)
 
     def _before(self, module, args, kwargs) -> None:
+        self._started.append(time.perf_counter())
+        if len(self._started) > 1:
+            return
         ids = kwargs.get("input_ids", args[0] if args else None)
         if ids is None:
             ids = kwargs.get("inputs_embeds")
-        if ids is not None:
+        if ids is not None and (ids.dim() == 3 or (ids.dim() == 2 and not ids.is_floating_point())):
             self.tokens += ids.shape[0] * ids.shape[1]
             self.shapes.append((ids.shape[0], ids.shape[1]))
         self.calls += 1
-        self._started.append(time.perf_counter())
 
     def _after(self, module, args, kwargs, output) -> None:
-        self.seconds += time.perf_counter() - self._started.pop()
+        started = self._started.pop()
+        if not self._started:
+            self.seconds += time.perf_counter() - started
 
     def reset(self) -> None:
         self.calls, self.tokens, self.seconds, self._started, self.shapes = 0, 0, 0.0, [], []
