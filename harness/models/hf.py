@@ -21,7 +21,7 @@ from harness.models.hf_identity import FolderFacts
 from harness.requests import Generate, Loglikelihood, Rolling
 
 _DEFAULT_MAX_LENGTH = 2048
-SCORING_VERSION = "2"
+SCORING_VERSION = "3"
 """Part of the fingerprint: bump it when scoring code changes numbers, so cached responses are not reused."""
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 
