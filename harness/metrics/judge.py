@@ -2,9 +2,10 @@
 
 The judge's reply must carry the rating as "[[N]]" (FastChat's `one_score_pattern`); FastChat falls back
 to "[N]" anywhere in the reply, which also matches citations like "[1]", so here the fallback only
-accepts a rating the reply names as one ("Rating: 7", "Rating: [7]", "rating: 7/10"). Several different
-"[[N]]" in one reply, a rating outside 1-10, or none at all make the judgement unparseable: it is counted
-and reported (`details.unparseable`), never scored.
+accepts a rating the reply names as one ("Rating: 7", "Rating: [7]", "rating: 7/10") or a "[N]" that opens
+the reply (small judges often answer "[5]" and explain after it; a citation does not come first). Several
+different ratings in one reply, a rating outside 1-10, or none at all make the judgement unparseable: it
+is counted and reported (`details.unparseable`), never scored.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from harness.metrics.stats import mean_with_stderr
 from harness.results import MetricValue
 
 _DOUBLE = re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*\]\]")
+_LEADING = re.compile(r"\A\s*\[\s*(\d+(?:\.\d+)?)\s*\](?!\])")
 _NAMED = re.compile(r"\brating\b\s*(?:is|of|=|:)?\s*\[?\s*(\d+(?:\.\d+)?)\s*\]?(?:\s*/\s*10)?", re.IGNORECASE)
 
 
@@ -39,7 +41,7 @@ def parse_rating(reply: str) -> Rating:
     if len(found) > 1:
         return Rating(None, f"conflicting ratings {sorted(found)}")
     if not found:
-        named = {float(m) for m in _NAMED.findall(reply or "")}
+        named = {float(m) for m in _NAMED.findall(reply or "")} | {float(m) for m in _LEADING.findall(reply or "")}
         if len(named) != 1:
             return Rating(None, "no [[rating]]" if not named else f"conflicting ratings {sorted(named)}")
         found = named

@@ -17,6 +17,9 @@ from harness.tasks.build import Item
     ("Helpful but short. Rating: 6", 6.0),                                   # named rating without brackets
     ("rating: [4]", 4.0),
     ("Rating: 7/10", 7.0),
+    ("[5]", 5.0),                                                            # a small judge's terse reply
+    ("[8]\n\nExplanation: clear, and it cites [1].", 8.0),                    # a later citation is no rating
+    ("  [6]\n\nThe answer is correct. Rating: 6", 6.0),                      # leading and named agree
 ])
 def test_well_formed_and_recoverable_replies(reply, value):
     assert parse_rating(reply).value == value
@@ -34,6 +37,9 @@ def test_well_formed_and_recoverable_replies(reply, value):
     ("for example: \"Rating: [[5]]\". My verdict: [[9]]", "conflicting"),   # the prompt's example quoted
     ("Assistant A says '[[10]]' but I give [[2]]", "conflicting"),           # an answer injecting a rating
     ("Rating: 3. Actually rating: 8", "conflicting"),
+    ("[7]\nOn reflection, Rating: 4", "conflicting"),                        # leading and named disagree
+    ("See [1]. The answer is fine.", "no [[rating]]"),                        # a citation after text is no rating
+    ("[[5]", "no [[rating]]"),
 ])
 def test_malformed_and_adversarial_replies_are_unparseable(reply, error):
     rating = parse_rating(reply)
