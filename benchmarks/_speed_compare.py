@@ -147,6 +147,27 @@ def compare_mc(ours: RunStats, theirs: RunStats, reference: RunStats | None = No
     return summary, lines
 
 
+def lm_eval_self_agreement(ours: RunStats, first: RunStats, second: RunStats, batch_size: int) -> str:
+    """How many items lm-eval itself predicts differently (acc or acc_norm) when only its batch size changes.
+
+    Choice lengths for acc_norm come from evalh's samples of the same items (the same choices).
+    """
+    lengths = {s.index: [float(len(c)) for c in s.choices or []] for s in ours.samples}
+    second_by_index = {int(s["doc_id"]): s for s in second.samples}
+    differing, compared = 0, 0
+    for sample in first.samples:
+        index = int(sample["doc_id"])
+        other = second_by_index.get(index)
+        if other is None or index not in lengths:
+            continue
+        compared += 1
+        a = [first_float(r) for r in (sample.get("filtered_resps") or sample["resps"])]
+        b = [first_float(r) for r in (other.get("filtered_resps") or other["resps"])]
+        differing += any(_pick(_choice_scores(a, lengths[index], norm)) != _pick(_choice_scores(b, lengths[index], norm))
+                         for norm in (False, True))
+    return f"lm-eval vs lm-eval at batch size {batch_size}: {differing}/{compared} items differ"
+
+
 def compare_generations(ours: RunStats, theirs: RunStats) -> tuple[str, list[str]]:
     theirs_by_index = {int(s["doc_id"]): s for s in theirs.samples}
     lines, same, same_stripped = [], 0, 0

@@ -28,6 +28,8 @@ Run:  .venv/bin/python benchmarks/speed_vs_lm_eval.py                 # full siz
 In bfloat16 the arc cases also run evalh once in float32 (untimed): each item the harnesses disagree on
 is printed with its margin in both and in float32, and each harness's predictions are counted against
 float32's. In wmt, the decode steps are split into rows still generating and rows already finished.
+With --noise-floor N (bfloat16), lm-eval also runs once more at batch size N (untimed) and the items it
+predicts differently from its own first run are counted: the agreement bf16 allows even within one harness.
 Figure 4 runs evalh with a response cache in a fresh temporary folder: once cold (filling it), then
 --repeats times warm. The forward meters and agreement checks live in benchmarks/_speed_compare.py.
 
@@ -48,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from _speed_compare import (PROMPTS_CHECKED, ForwardMeter, RunStats, compare_generations, compare_mc,
-                            compare_prompts, decode_work)
+                            compare_prompts, decode_work, lm_eval_self_agreement)
 from compare_lm_eval import DEFAULT_DATA, REPO, TASK_PAIRS, default_model_folder  # sets HF_*_OFFLINE, sys.path
 
 ARC_TEST = "allenai/ai2_arc/ARC-Easy/test.jsonl"
@@ -165,6 +167,7 @@ def load_models(bench: Bench) -> None:
     started = time.perf_counter()
     bench.evalh_model = load_model(str(bench.folder), LoadOptions(device="cpu", dtype=args.dtype,
                                                                   batch_size=args.batch_size))
+    bench.evalh_model.model  # noqa: B018 -- a local folder loads lazily; load it now, outside the timed runs
     bench.load_s["evalh"] = time.perf_counter() - started
     bench.evalh_meter = ForwardMeter(bench.evalh_model.model)
     started = time.perf_counter()
@@ -202,6 +205,32 @@ def run_evalh(bench: Bench, task: str, limit: int, cache_dir: Path | None = None
     run_dir, result = evaluation.runs[0]
     metrics = {name: value.value for name, value in result.tasks[task].metrics.items()}
     return RunStats(seconds, meter.seconds, meter.tokens, meter.calls, metrics, read_samples(run_dir), meter.shapes)
+
+
+def run_evalh_cli(bench: Bench, task: str, limit: int, cache_dir: Path) -> RunStats:
+    """evalh loading the model itself, as `evalh run` does (a local folder loads lazily); `calls` is 1 when
+    the weights were loaded."""
+    from harness.config import RunConfig
+    from harness.evaluation import evaluate
+    from harness.models.resolve import load_model
+    from harness.results import read_samples
+
+    args, loaded = bench.args, []
+    config = RunConfig(models=[str(bench.folder)], tasks=[task], include_paths=[str(bench.evalh_tasks)], limit=limit,
+                       dtype=args.dtype, device="cpu", batch_size=args.batch_size, data_dir=str(args.data_dir),
+                       output_dir=str(bench.tmp / "runs"), cache=True, cache_dir=str(cache_dir))
+
+    def load(name, options):
+        loaded.append(load_model(name, options))
+        return loaded[-1]
+
+    started = time.perf_counter()
+    evaluation = evaluate(config, load=load, log=lambda _line: None)
+    seconds = time.perf_counter() - started
+    run_dir, result = evaluation.runs[0]
+    metrics = {name: value.value for name, value in result.tasks[task].metrics.items()}
+    weights = int(any(getattr(m, "weights_loaded", True) for m in loaded))
+    return RunStats(seconds, 0.0, 0, weights, metrics, read_samples(run_dir))
 
 
 def run_lm_eval(bench: Bench, task: str, limit: int) -> RunStats:
@@ -259,6 +288,9 @@ def run_case(bench: Bench, case: Case) -> CaseResult:
     print(f"  prompts (first {PROMPTS_CHECKED}): {compare_prompts(ours[-1], theirs[-1])}")
     if case.kind == "mc":
         agreement, lines = compare_mc(ours[-1], theirs[-1], fp32_reference(bench, case, limit))
+        if bench.args.noise_floor and bench.args.dtype != "float32":
+            agreement += "; " + lm_eval_self_agreement(ours[-1], theirs[-1], run_lm_eval_again(bench, case, limit),
+                                                       bench.args.noise_floor)
     else:
         agreement, lines = compare_generations(ours[-1], theirs[-1])
         tok = bench.evalh_model.tokenizer
@@ -273,6 +305,19 @@ def run_case(bench: Bench, case: Case) -> CaseResult:
           f"ratio {result.ratio:.3f} (target <= {case.target}); evalh outside forward "
           f"{result.median(ours, 'outside_share'):.1%} (target <= {OUTSIDE_FORWARD_TARGET:.0%})", flush=True)
     return result
+
+
+def run_lm_eval_again(bench: Bench, case: Case, limit: int) -> RunStats:
+    """lm-eval on the same model object with another batch size (untimed): its own bf16 noise floor."""
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+
+    lm = HFLM(pretrained=bench.lm.model, tokenizer=bench.lm.tokenizer, batch_size=bench.args.noise_floor,
+              **bench.args.lm_eval_args)
+    output = lm_eval.simple_evaluate(model=lm, tasks=[case.lm_task], limit=limit, log_samples=True,
+                                     task_manager=bench.task_manager)
+    samples = sorted(output["samples"][case.lm_task], key=lambda s: int(s["doc_id"]))
+    return RunStats(0.0, 0.0, 0, 0, {}, samples)
 
 
 def fp32_reference(bench: Bench, case: Case, limit: int) -> RunStats | None:
@@ -315,13 +360,16 @@ def run_cache_case(bench: Bench) -> CacheResult:
         warm.append(run_evalh(bench, case.evalh_task, limit, cache_dir))
         print(f"  warm {repeat} {warm[-1].seconds:7.3f} s  forward {warm[-1].forward_s:.3f} s "
               f"({warm[-1].tokens} tokens)", flush=True)
+    cli = run_evalh_cli(bench, case.evalh_task, limit, cache_dir)
+    print(f"  warm, loading the model as `evalh run` does {cli.seconds:7.3f} s (weights loaded: {cli.calls > 0})",
+          flush=True)
     same = all(w.metrics == cold.metrics and [s.logprobs for s in w.samples] == [s.logprobs for s in cold.samples]
-               for w in warm)
+               for w in [*warm, cli])
     result = CacheResult(limit, cold, warm, same)
     load = bench.load_s["evalh"]
     print(f"  warm/cold {result.ratio:.1%} (target <= {CACHE_TARGET:.0%}); results identical to the cold run: {same}")
-    print(f"  counting the model load a CLI run would add ({load:.1f} s): "
-          f"{(result.warm_s + load) / (cold.seconds + load):.1%}")
+    print(f"  as `evalh run` would see it (model load {load:.1f} s in the cold run, none in the warm one): "
+          f"{cli.seconds / (cold.seconds + load):.1%}")
     return result
 
 
@@ -387,6 +435,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="extra HFLM arguments, e.g. softmax_dtype=float32")
     parser.add_argument("--no-fp32-reference", dest="fp32_reference", action="store_false",
                         help="in bfloat16, skip the untimed float32 evalh run that judges differing items")
+    parser.add_argument("--noise-floor", type=int, metavar="BATCH", default=0,
+                        help="in bfloat16, run lm-eval once more (untimed) at this batch size and count the items "
+                             "it predicts differently from itself")
     parser.add_argument("--show", type=int, default=20, help="differing items printed per case (default 20)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed 2-item runs")
     parser.add_argument("--verbose", action="store_true", help="show evalh's log and lm-eval's INFO lines")
