@@ -126,7 +126,8 @@ def greedy(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str, 
     from transformers import DynamicCache
 
     stop_ids = eos_ids(model, tokenizer)
-    pending = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i].prompt), jobs[i].max_tokens))
+    pending = sorted((i for i in range(len(jobs)) if jobs[i].max_tokens > 0),
+                     key=lambda i: (-len(jobs[i].prompt), jobs[i].max_tokens))
     pending.reverse()  # pop() takes the longest prompt first
     texts: list[str] = [""] * len(jobs)
     batch = _Batch()
@@ -195,7 +196,8 @@ def batched(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str,
     tokenizer.padding_side = "left"
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     eos_text = tokenizer.decode([tokenizer.eos_token_id], skip_special_tokens=False) if tokenizer.eos_token_id is not None else ""
-    order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i].prompt), jobs[i].max_tokens))
+    order = sorted((i for i in range(len(jobs)) if jobs[i].max_tokens > 0),
+                   key=lambda i: (-len(jobs[i].prompt), jobs[i].max_tokens))
     out: list[str] = [""] * len(jobs)
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]

@@ -69,3 +69,15 @@ def test_model_generate_uses_continuous_batching_and_keeps_request_order():
     together = model.generate(requests)
     assert model._continuous is True
     assert together == [model.generate([r])[0] for r in requests]
+
+
+def test_empty_prompt_and_zero_budget():
+    """An empty prompt is continued from the prefix token (as lm-eval scores an empty context); a zero
+    token budget gives an empty output without running the model on that prompt."""
+    model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=4))
+    from harness.requests import Generate
+
+    out = model.generate([Generate("", (), 5), Generate("Hello", (), 0), Generate("Hello", (), 3)])
+    assert out[1] == "" and out[0] and out[2]
+    assert out[0] == hf_generate.batched(model.model, model.tokenizer,
+                                         [hf_generate.Job([model.prefix_token_id], 5, ())], 4, "cpu")[0]
