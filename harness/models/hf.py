@@ -303,8 +303,12 @@ class HFModel:
                                 r.max_tokens, tuple(s for s in r.until if s)) for r in requests]
         if getattr(self, "_continuous", None) is None:  # decided once per loaded model
             self._continuous = hf_generate.supports_continuous(self.model)
-        run = hf_generate.greedy if self._continuous else hf_generate.batched
-        return run(self.model, self.tokenizer, jobs, self.batch_size, self.device, progress)
+        if not self._continuous:
+            return hf_generate.batched(self.model, self.tokenizer, jobs, self.batch_size, self.device, progress)
+        # bf16/fp16 rounding depends on each row's padding and cache length: keep lm-eval's batch layout there
+        # (outputs equal lm-eval's bit for bit); float32 is layout-independent in practice, so refill freely
+        refill = str(self.dtype).endswith("float32")
+        return hf_generate.greedy(self.model, self.tokenizer, jobs, self.batch_size, self.device, progress, refill)
 
 
 def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> list[tuple[list[int], list[int]]]:

@@ -3,6 +3,7 @@ import pytest
 
 from harness.models import hf_generate
 from harness.models.resolve import LoadOptions, load_model
+from harness.requests import Generate
 
 PROMPTS = ["Question: What is the capital of Italy?\nAnswer:", "The first three letters are",
            "Translate English to French.\nEnglish: Good morning.\nFrench:", "1, 2, 3,",
@@ -29,15 +30,17 @@ def count_rows(model):
     return seen, lambda: setattr(model.model, "forward", forward)
 
 
+@pytest.mark.parametrize("refill", [True, False])
 @pytest.mark.parametrize("batch_size", [1, 3, 16])
-def test_continuous_equals_generate_on_an_untrained_model(batch_size):
+def test_continuous_equals_generate_on_an_untrained_model(batch_size, refill):
     """Refills at every batch size, budgets from 1 token up, with and without stop strings (fp32)."""
     model = load_model("tiny-random", LoadOptions(dtype="float32"))
     assert hf_generate.supports_continuous(model.model)
     budgets = [1, 7, 20, 3, 12, 30, 5, 16, 2, 9]
     stops = [(), ("e",), (), ("\n", " the"), (), ("a",), (), ("\n",), (), ("zz",)]
     expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), batch_size, "cpu")
-    got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), batch_size, "cpu")
+    got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), batch_size, "cpu",
+                             refill=refill)
     assert got == expected
 
 
@@ -63,8 +66,6 @@ def test_continuous_equals_generate_on_smollm2_and_skips_finished_rows():
 
 def test_model_generate_uses_continuous_batching_and_keeps_request_order():
     model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=2))
-    from harness.requests import Generate
-
     requests = [Generate(p, ("\n",), 6) for p in PROMPTS[:5]]
     together = model.generate(requests)
     assert model._continuous is True
@@ -75,9 +76,19 @@ def test_empty_prompt_and_zero_budget():
     """An empty prompt is continued from the prefix token (as lm-eval scores an empty context); a zero
     token budget gives an empty output without running the model on that prompt."""
     model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=4))
-    from harness.requests import Generate
-
     out = model.generate([Generate("", (), 5), Generate("Hello", (), 0), Generate("Hello", (), 3)])
     assert out[1] == "" and out[0] and out[2]
     assert out[0] == hf_generate.batched(model.model, model.tokenizer,
                                          [hf_generate.Job([model.prefix_token_id], 5, ())], 4, "cpu")[0]
+
+
+@pytest.mark.slow
+def test_bf16_keeps_generates_layout_and_outputs():
+    """In bf16 rounding follows each row's padding: without refill, outputs equal generate()'s bit for bit."""
+    model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4))
+    budgets, stops = [32] * len(PROMPTS), [("\n",)] * len(PROMPTS)
+    expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu")
+    got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu", refill=False)
+    assert got == expected
+    requests = [Generate(p, ("\n",), 32) for p in PROMPTS]
+    assert model.generate(requests) == expected  # the adapter picks the layout-keeping mode in bf16
