@@ -300,7 +300,7 @@ class HFModel:
         from harness.models import hf_generate
 
         jobs = [hf_generate.Job((self._encode(r.prompt) or [self.prefix_token_id])[-max(1, self.max_length - r.max_tokens):],
-                                r.max_tokens, tuple(s for s in r.until if s)) for r in requests]
+                                r.max_tokens, tuple(s for s in r.until if s), r.prompt) for r in requests]
         if getattr(self, "_continuous", None) is None:  # decided once per loaded model
             self._continuous = hf_generate.supports_continuous(self.model)
         if not self._continuous:
