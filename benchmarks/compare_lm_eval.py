@@ -16,11 +16,13 @@ perplexities must agree to 1e-6 relative and each document's log-likelihood to -
 
 Run:  .venv/bin/python benchmarks/compare_lm_eval.py --limit 200
       .venv/bin/python benchmarks/compare_lm_eval.py --tasks hellaswag piqa sst2 mmlu --limit 50
-      .venv/bin/python benchmarks/compare_lm_eval.py --tasks wikitext --limit 50
+      .venv/bin/python benchmarks/compare_lm_eval.py --tasks wikitext --limit 50 --batch-size 1
 
 Cost on the 2-core CPU in float32: the first four, 50 items each, ~4 min evalh + ~6.5 min lm-eval;
 wikitext scores SmolLM2's full 8,192-token windows, ~40 s (evalh) and ~90 s (lm-eval) a document
 with one thread, so 50 documents take well over an hour per harness (`--limit 5` for a quick check).
+Give wikitext `--batch-size 1`: lm-eval holds batch x 8,192 x 49,152 float32 logits (and their
+log-softmax), and at batch size 8 it was killed for memory on this 24 GB machine.
 
 In float32 the two agree to ~2e-5. In bfloat16 they do not agree to 1e-3, by design of the numbers:
 lm-eval takes log_softmax in the model dtype (evalh in float32; `--lm-eval-args softmax_dtype=float32`
