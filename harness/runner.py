@@ -93,6 +93,9 @@ class Runner:
             raise DataError(f"task {spec.name}: {exc} (split '{split}')") from None
 
     def _execute(self, task: str, items: Sequence[Item]) -> list[Outcome]:
+        plan = getattr(self.model, "plan_loglikelihood", None)
+        if plan is not None:  # the task's whole set of scoring requests, before any is answered or split
+            plan(list(dict.fromkeys(r for item in items for r in item.requests if isinstance(r, Loglikelihood))))
         pending = list(dict.fromkeys(r for item in items for r in item.requests if r not in self.memo))
         if self.cache is not None and pending:
             cached = self.cache.get_many(self._fingerprint, pending)

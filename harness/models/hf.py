@@ -21,7 +21,7 @@ from harness.models.hf_identity import FolderFacts
 from harness.requests import Generate, Loglikelihood, Rolling
 
 _DEFAULT_MAX_LENGTH = 2048
-SCORING_VERSION = "3"
+SCORING_VERSION = "4"
 """Part of the fingerprint: bump it when scoring code changes numbers, so cached responses are not reused."""
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 
@@ -45,6 +45,8 @@ class HFModel:
         self._batch_size = batch_size if batch_size == "auto" else max(1, int(batch_size))
         self._tokenizer: Any = None
         self._model: Any = None
+        self._plan_requests: list[Loglikelihood] = []
+        self._widths: dict[Loglikelihood, int] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
             from harness.models.gguf_cache import converted_folder
@@ -240,8 +242,42 @@ class HFModel:
             return self.tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
 
     # -- scoring ---------------------------------------------------------------------------------
+    def plan_loglikelihood(self, requests: Sequence[Loglikelihood]) -> None:
+        """The whole of a task's scoring requests, before the runner splits them into calls.
+
+        In bf16/fp16, lm-eval's numbers depend on which requests share a batch (hf_aligned), so the layout
+        is planned over the task, as lm-eval batches it; later calls score any subset with the same
+        numbers (a resumed run equals an uninterrupted one). Nothing is tokenised until a call needs it.
+        """
+        self._plan_requests, self._widths = list(requests), None
+
+    def _planned_widths(self, requests: Sequence[Loglikelihood], encoded) -> list[int]:
+        from harness.models import hf_aligned
+
+        planned = getattr(self, "_plan_requests", None) or []
+        if self._widths is None and planned:
+            pairs = self.encode_pairs([(r.context, r.continuation) for r in planned])
+            self._widths = dict(zip(planned, hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)))
+        if self._widths is not None and all(r in self._widths for r in requests):
+            return [self._widths[r] for r in requests]
+        return hf_aligned.plan_widths(encoded, self.batch_size, self.max_length)
+
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
-        return self.score_tokens(self.encode_pairs([(r.context, r.continuation) for r in requests]), progress)
+        encoded = self.encode_pairs([(r.context, r.continuation) for r in requests])
+        if self._aligned():
+            from harness.models import hf_aligned
+
+            if any(not cont for _, cont in encoded):
+                raise ModelError("a continuation encoded to no tokens; nothing to score")
+            widths = self._planned_widths(requests, encoded)
+            return hf_aligned.score(self.model, encoded, widths, self.max_length, self.batch_size, self.device, progress)
+        return self.score_tokens(encoded, progress)
+
+    def _aligned(self) -> bool:
+        """Score the way that reproduces lm-eval's bf16/fp16 numbers bit for bit (hf_aligned), when it applies."""
+        from harness.models import hf_aligned
+
+        return self.shared_prefix and hf_aligned.applies(self.model)
 
     def score_tokens(self, encoded: Sequence[tuple[list[int], list[int]]], progress: Progress = None) -> list[tuple[float, bool]]:
         """Sum of log-probabilities of each continuation given its context, and whether it is greedy.
