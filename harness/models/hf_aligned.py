@@ -42,32 +42,56 @@ SMALL_BLOCK = 3  # query blocks of this many rows or fewer take a different matr
 
 
 ATTENTION = "evalh_padded_sdpa"
-_KEYS: contextvars.ContextVar[int | None] = contextvars.ContextVar("evalh_padded_keys", default=None)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Rows of one forward pass that attend alike: `start` cached keys, `queries` new ones, `width` keys in all."""
+
+    rows: torch.Tensor
+    start: int
+    queries: int
+    width: int
+
+
+_LAYOUT: contextvars.ContextVar[tuple[int, list[_Group]] | None] = contextvars.ContextVar("evalh_layout", default=None)
+"""(cache length of the batch, its row groups) while a forward pass of this module runs; else None."""
 
 
 def _padded_sdpa(module, query, key, value, attention_mask, **kwargs):
-    """transformers' sdpa attention over keys padded (masked) to `_KEYS` keys: the kernel then splits
-    each score row as it would for a row of that width, without computing the padding positions."""
+    """transformers' sdpa attention, run per row group (`_LAYOUT`): each group's own cached keys (the first
+    `start` of the batch's cache), its first `queries` new keys, and masked zero keys up to `width`, so the
+    kernel splits score rows and query blocks as it does for lm-eval's row of that width."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    width, keys = _KEYS.get(), key.shape[2]
-    if width is not None and keys < width:
-        queries = query.shape[2]
-        if attention_mask is None:  # causal over the real keys, queries being the last `queries` positions
-            attention_mask = (torch.arange(keys, device=key.device)[None, :]
-                              <= torch.arange(keys - queries, keys, device=key.device)[:, None])[None, None]
-        fill = False if attention_mask.dtype == torch.bool else torch.finfo(attention_mask.dtype).min
-        attention_mask = torch.nn.functional.pad(attention_mask, (0, width - keys), value=fill)
-        key = torch.nn.functional.pad(key, (0, 0, 0, width - keys))
-        value = torch.nn.functional.pad(value, (0, 0, 0, width - keys))
-        kwargs["is_causal"] = False
-    return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    layout = _LAYOUT.get()
+    if layout is None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    cached, groups = layout
+    kwargs["is_causal"] = False
+    out = query.new_zeros((query.shape[0], query.shape[2], query.shape[1], query.shape[3]))
+    for group in groups:
+        s, q, w = group.start, group.queries, group.width
+        keys = torch.cat([key[group.rows, :, :s], key[group.rows, :, cached:cached + q]], dim=2)
+        values = torch.cat([value[group.rows, :, :s], value[group.rows, :, cached:cached + q]], dim=2)
+        visible = torch.arange(w, device=key.device)[None, :] <= torch.arange(s, s + q, device=key.device)[:, None]
+        keys = torch.nn.functional.pad(keys, (0, 0, 0, w - s - q))
+        values = torch.nn.functional.pad(values, (0, 0, 0, w - s - q))
+        # a single query that sees every key needs no mask, and without one transformers keeps its heads as
+        # rows (with a mask it packs the grouped heads into 3 query rows, another kernel than lm-eval's)
+        mask = None if q == 1 and w == s + 1 else visible[None, None]
+        result, _ = sdpa_attention_forward(module, query[group.rows, :, :q], keys, values, mask, **kwargs)
+        out[group.rows, :q] = result
+    return out, None
 
 
 def applies(model) -> bool:
     """Whether this path can reproduce lm-eval's numbers for the model: sdpa attention, reduced precision."""
+    from harness.models.hf_scoring import split_head
+
     dtype = next(model.parameters()).dtype
-    return dtype in (torch.bfloat16, torch.float16) and getattr(model.config, "_attn_implementation", None) == "sdpa"
+    return (dtype in (torch.bfloat16, torch.float16) and getattr(model.config, "_attn_implementation", None) == "sdpa"
+            and split_head(model) is not None)
 
 
 @contextlib.contextmanager
@@ -86,15 +110,6 @@ def _padded_attention(model) -> Iterator[None]:
     finally:
         for key, config in configs.items():
             config._attn_implementation = saved[key]
-
-
-@contextlib.contextmanager
-def _keys(width: int | None) -> Iterator[None]:
-    token = _KEYS.set(width)
-    try:
-        yield
-    finally:
-        _KEYS.reset(token)
 
 
 def query_block(queries: int) -> int:
@@ -189,52 +204,110 @@ def _piece_queries(count: int) -> int:
     return queries
 
 
+KV = list[tuple[torch.Tensor, torch.Tensor]]
+"""Keys and values per layer, each (1, kv heads, positions, head dim)."""
+
+
+@dataclass
+class _Job:
+    """One row of a forward pass: `tokens` to run after the `cached` keys/values, in an lm-eval row of `width`."""
+
+    tokens: list[int]
+    cached: KV | None
+    start: int
+    width: int
+
+
+def _run(decoder, jobs: list[_Job], device: str, keep: bool):
+    """One forward pass over rows with their own cache lengths, query counts and widths (see `_padded_sdpa`).
+
+    Returns the last hidden states (batch, longest, hidden) and, with `keep`, each row's new keys/values.
+    """
+    from transformers import DynamicCache
+
+    longest, cached = max(len(j.tokens) for j in jobs), max(j.start for j in jobs)
+    ids = torch.zeros((len(jobs), longest), dtype=torch.long)
+    for i, job in enumerate(jobs):
+        ids[i, :len(job.tokens)] = torch.tensor(job.tokens)
+    positions = torch.tensor([j.start for j in jobs])[:, None] + torch.arange(longest)[None, :]
+    members: dict[tuple[int, int, int], list[int]] = {}
+    for i, job in enumerate(jobs):
+        members.setdefault((job.start, len(job.tokens), job.width), []).append(i)
+    groups = [_Group(torch.tensor(rows, device=device), *key) for key, rows in members.items()]
+    kwargs = {}
+    if cached:
+        layers = []
+        for depth in range(len(next(j.cached for j in jobs if j.cached))):
+            parts = [_pad_positions(j.cached[depth] if j.cached else None, cached, jobs, depth) for j in jobs]
+            layers.append((torch.cat([k for k, _ in parts]), torch.cat([v for _, v in parts])))
+        kwargs[_cache_keyword(decoder)] = DynamicCache(ddp_cache_data=layers)
+    token = _LAYOUT.set((cached, groups))
+    try:
+        out = decoder(ids.to(device), position_ids=positions.to(device), use_cache=keep, **kwargs)
+    finally:
+        _LAYOUT.reset(token)
+    if not keep:
+        return out.last_hidden_state, None
+    cache = getattr(out, "cache", None) or out.past_key_values
+    layers = [(layer[0], layer[1]) for layer in cache]
+    new = [[(k[i:i + 1, :, cached:cached + len(j.tokens)], v[i:i + 1, :, cached:cached + len(j.tokens)])
+            for k, v in layers] for i, j in enumerate(jobs)]
+    return out.last_hidden_state, new
+
+
+def _pad_positions(layer, length: int, jobs: list[_Job], depth: int):
+    """A row's cached keys/values of one layer, zero-padded to `length` positions (zeros when it has none)."""
+    if layer is None:
+        k, v = next(j.cached[depth] for j in jobs if j.cached)
+        shape = (1, k.shape[1], length, k.shape[3])
+        return k.new_zeros(shape), v.new_zeros(shape)
+    k, v = layer
+    pad = length - k.shape[2]
+    return torch.nn.functional.pad(k, (0, 0, 0, pad)), torch.nn.functional.pad(v, (0, 0, 0, pad))
+
+
+def _batches(jobs: list, size: Callable[[object], int], budget: int) -> Iterator[list]:
+    """Jobs, longest first, in batches of about `budget` query positions (padding included)."""
+    ordered = sorted(jobs, key=lambda j: -size(j))
+    at = 0
+    while at < len(ordered):
+        count = max(1, budget // size(ordered[at]))
+        yield ordered[at:at + count]
+        at += count
+
+
 class _Prefixes:
     """Canonical keys/values of row prefixes: one prefix shared by every row, then each distinct prefix's piece.
 
-    A piece runs with query blocks of 4 rows or more and its keys padded to a multiple of 16, so that all
-    of its positions are canonical; the row's next tokens (or zeros) fill any extra queries.
+    A piece runs with its last query block of 4 rows or more and its keys padded to a multiple of 16, so
+    that all of its positions are canonical; the row's next tokens (or zeros) fill any extra queries.
     """
 
     def __init__(self, decoder, rows: list[_Row], budget: int, device: str) -> None:
-        self.decoder, self.device = decoder, device
-        self.keyword = _cache_keyword(decoder)
         wanted = [r for r in rows if r.start]
-        self.shared_len = _common_length([r.tokens[:r.start] for r in wanted]) // VECTOR * VECTOR if len(wanted) > 1 else 0
-        shared_len = self.shared_len
-        self.shared = self._forward([wanted[0].tokens[:shared_len]], None)[0] if shared_len else None
-        self.pieces: dict[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] = {}
-        todo: dict[int, list[_Row]] = {}
+        shared_len = _common_length([r.tokens[:r.start] for r in wanted]) // VECTOR * VECTOR if len(wanted) > 1 else 0
+        self.shared_len, self.shared = shared_len, None
+        if shared_len:
+            _, kept = _run(decoder, [_Job(wanted[0].tokens[:shared_len], None, 0, shared_len)], device, keep=True)
+            self.shared = kept[0]
+        self.pieces: dict[tuple[int, ...], KV] = {}
+        todo: dict[tuple[int, ...], tuple[_Row, int]] = {}
         for row in wanted:
             key = tuple(row.tokens[:row.start])
-            if row.start > shared_len and key not in self.pieces:
-                self.pieces[key] = []
-                todo.setdefault(_piece_queries(row.start - shared_len), []).append(row)
-        for queries, members in todo.items():
-            per_call = max(1, budget // queries)
-            for at in range(0, len(members), per_call):
-                chunk = members[at:at + per_call]
-                tokens = [(r.tokens[shared_len:] + [0] * queries)[:queries] for r in chunk]
-                for row, kv in zip(chunk, self._forward(tokens, self.shared)):
-                    kept = row.start - shared_len
-                    self.pieces[tuple(row.tokens[:row.start])] = [(k[:, :, :kept], v[:, :, :kept]) for k, v in kv]
+            if row.start > shared_len and key not in todo:
+                todo[key] = (row, _piece_queries(row.start - shared_len))
+        for batch in _batches(list(todo.values()), lambda item: item[1], budget):
+            jobs = [_Job((row.tokens[shared_len:] + [0] * queries)[:queries], self.shared, shared_len,
+                         _round_up(shared_len + queries)) for row, queries in batch]
+            _, kept = _run(decoder, jobs, device, keep=True)
+            for (row, _), kv in zip(batch, kept):
+                length = row.start - shared_len
+                self.pieces[tuple(row.tokens[:row.start])] = [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
 
-    def _forward(self, token_rows: list[list[int]], past):
-        """Keys/values per layer of each row, computed after the cache `past` (all rows one length)."""
-        ids = torch.tensor(token_rows, device=self.device)
-        offset = 0 if past is None else past[0][0].shape[2]
-        kwargs = {}
-        if past is not None:
-            kwargs[self.keyword] = _cache([past] * len(token_rows))
-            kwargs["position_ids"] = torch.arange(offset, offset + ids.shape[1], device=self.device)[None].expand(len(token_rows), -1)
-        with _keys(_round_up(offset + ids.shape[1])):
-            out = self.decoder(ids, use_cache=True, **kwargs)
-        cache = getattr(out, "cache", None) or out.past_key_values
-        layers = [(layer[0], layer[1]) for layer in cache]
-        return [[(k[j:j + 1, :, offset:], v[j:j + 1, :, offset:]) for k, v in layers] for j in range(len(token_rows))]
-
-    def of(self, row: _Row) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Keys/values of the row's first `start` tokens, per layer, batch dimension 1."""
+    def of(self, row: _Row) -> KV | None:
+        """Keys/values of the row's first `start` tokens (None for none)."""
+        if not row.start:
+            return None
         if row.start <= self.shared_len:
             return [(k[:, :, :row.start], v[:, :, :row.start]) for k, v in self.shared]
         piece = self.pieces[tuple(row.tokens[:row.start])]
@@ -258,14 +331,6 @@ def _common_length(rows: list[list[int]]) -> int:
     return min(len(r) for r in rows)
 
 
-def _cache(per_row: list[list[tuple[torch.Tensor, torch.Tensor]]]):
-    from transformers import DynamicCache
-
-    layers = zip(*per_row)
-    return DynamicCache(ddp_cache_data=[(torch.cat([k for k, _ in layer]), torch.cat([v for _, v in layer]))
-                                        for layer in layers])
-
-
 def _cache_keyword(module) -> str:
     import inspect
 
@@ -277,12 +342,11 @@ def score(model, pairs: Sequence[Pair], widths: Sequence[int], max_length: int, 
     """(sum of log-probabilities, is_greedy) per pair, equal to lm-eval's when `widths` are its widths.
 
     The rows of one context share one cache start; a forward pass holds about `batch_size` x 256 query
-    tokens (the batch size does not change any number, only the planned widths do).
+    positions of any rows (the batch does not change any number, only the planned widths do).
     """
     from harness.models.hf_scoring import split_head
 
-    split = split_head(model)
-    decoder, head = split if split else (model, None)
+    decoder, head = split_head(model)  # `applies` checked that the head alone gives the logits
     budget = max(1, batch_size) * 256
     rows = [_Row(i, lm_eval_row(pair, max_length), pair[1], width) for i, (pair, width) in enumerate(zip(pairs, widths))]
     by_context: dict[tuple[int, ...], list[_Row]] = {}
@@ -292,44 +356,29 @@ def score(model, pairs: Sequence[Pair], widths: Sequence[int], max_length: int, 
         start = cache_start(members[0].first_scored, {(r.width, len(r.tokens)) for r in members})
         for row in members:
             row.start = start
-    groups: dict[tuple[int, int], list[_Row]] = {}
-    for row in rows:
-        groups.setdefault((row.width, row.start), []).append(row)
     results: list = [None] * len(pairs)
     with _padded_attention(model):
         prefixes = _Prefixes(decoder, rows, budget, device)
-        for (width, start), members in groups.items():
-            members.sort(key=lambda r: -len(r.tokens))
-            at = 0
-            while at < len(members):
-                queries = query_count(start, width, len(members[at].tokens))
-                batch = members[at:at + max(1, budget // queries)]
-                at += len(batch)
-                for row, result in zip(batch, _score_batch(decoder, head, prefixes, batch, width, start, queries, device)):
-                    results[row.index] = result
-                if progress:
-                    progress(len(batch))
+        for batch in _batches(rows, lambda r: query_count(r.start, r.width, len(r.tokens)), budget):
+            jobs = [_Job(r.tokens[r.start:] + [0] * (query_count(r.start, r.width, len(r.tokens)) + r.start - len(r.tokens)),
+                         prefixes.of(r), r.start, r.width) for r in batch]
+            hidden, _ = _run(decoder, jobs, device, keep=False)
+            for row, result in zip(batch, _scores(head, hidden, batch)):
+                results[row.index] = result
+            if progress:
+                progress(len(batch))
     return results
 
 
-def _score_batch(decoder, head, prefixes: _Prefixes, batch: list[_Row], width: int, start: int, queries: int,
-                 device: str):
-    ids = torch.zeros((len(batch), queries), dtype=torch.long)
-    for j, row in enumerate(batch):
-        ids[j, :len(row.tokens) - start] = torch.tensor(row.tokens[start:])
-    kwargs = {}
-    if start:
-        kwargs[prefixes.keyword] = _cache([prefixes.of(row) for row in batch])
-        kwargs["position_ids"] = torch.arange(start, start + queries, device=device)[None].expand(len(batch), -1)
-    with _keys(width):
-        out = decoder(ids.to(device), use_cache=False, **kwargs)
+def _scores(head, hidden: torch.Tensor, batch: list[_Row]) -> list[tuple[float, bool]]:
+    """lm-eval's (sum, greedy) per row: head, log-softmax and sum in the model's dtype."""
     rows_b, rows_p = [], []
     for j, row in enumerate(batch):
         rows_b += [j] * len(row.cont)
-        rows_p += range(row.first_scored - start, len(row.tokens) - start)
-    at = (torch.tensor(rows_b, device=device), torch.tensor(rows_p, device=device))
-    logits = head(out.last_hidden_state[at]) if head is not None else out.logits[at]
-    logprobs = torch.log_softmax(logits, dim=-1)  # in the model's dtype, as lm-eval
+        rows_p += range(row.first_scored - row.start, len(row.tokens) - row.start)
+    at = (torch.tensor(rows_b, device=hidden.device), torch.tensor(rows_p, device=hidden.device))
+    logits = head(hidden[at])
+    logprobs = torch.log_softmax(logits, dim=-1)
     greedy = logprobs.argmax(dim=-1)
     results, at = [], 0
     for row in batch:
