@@ -164,8 +164,8 @@ def query_count(start: int, width: int, length: int) -> int | None:
 
 def valid_start(start: int, width: int, length: int) -> bool:
     """Whether a row of `length` tokens in an lm-eval batch of `width` may take its first `start` tokens
-    from the canonical cache: they must be canonical in lm-eval's row (not in the last, partial 16 keys
-    of `width`, not in a last query block of 1-3 rows), and the rest must have matching query blocks."""
+    from the cache: they must be canonical in lm-eval's row (not in the last, partial 16 keys of `width`,
+    not in a last query block of 1-3 rows), and the rest must have query blocks that match lm-eval's."""
     block = query_block(width)
     last_start = (width - 1) // block * block
     if start > width // VECTOR * VECTOR or (width - last_start <= SMALL_BLOCK and start > last_start):
@@ -267,53 +267,72 @@ def _pad_positions(layer, length: int, jobs: list[_Job], depth: int):
 
 
 def _batches(jobs: list, size: Callable[[object], int], budget: int) -> Iterator[list]:
-    """Jobs, longest first, in batches of about `budget` query positions (padding included)."""
+    """Jobs, longest first, in batches of at most `budget` query positions (padding included); a batch
+    takes only jobs at least 90% as long as its first, so padding stays under a tenth of the work."""
     ordered = sorted(jobs, key=lambda j: -size(j))
-    at = 0
-    while at < len(ordered):
-        count = max(1, budget // size(ordered[at]))
-        yield ordered[at:at + count]
-        at += count
+    batch: list = []
+    for job in ordered:
+        if batch and ((len(batch) + 1) * size(batch[0]) > budget or size(job) * 10 < size(batch[0]) * 9):
+            yield batch
+            batch = []
+        batch.append(job)
+    if batch:
+        yield batch
+
+
+LONG_ROWS = 192
+"""From this many queries lm-eval's kernel runs 64-row blocks, and there a position's values also depend
+on the row's total key count: such rows get prefixes computed against exactly their own width."""
+
+
+def _variant(row: _Row) -> int:
+    """0 when the row's prefix keys/values are the same for any width, else the width they need."""
+    return row.width if row.width >= LONG_ROWS else 0
 
 
 class _Prefixes:
     """Canonical keys/values of row prefixes: one prefix shared by every row, then each distinct prefix's piece.
 
-    A piece runs with its last query block of 4 rows or more and its keys padded to a multiple of 16, so
-    that all of its positions are canonical; the row's next tokens (or zeros) fill any extra queries.
+    A piece runs with its last query block of 4 rows or more and its keys padded to a multiple of 16 (to
+    the row's own width for long rows, `_variant`), so that all of its positions are computed as in
+    lm-eval's row; the row's next tokens (or zeros) fill any extra queries.
     """
 
     def __init__(self, decoder, rows: list[_Row], budget: int, device: str) -> None:
         wanted = [r for r in rows if r.start]
         shared_len = _common_length([r.tokens[:r.start] for r in wanted]) // VECTOR * VECTOR if len(wanted) > 1 else 0
-        self.shared_len, self.shared = shared_len, None
-        if shared_len:
-            _, kept = _run(decoder, [_Job(wanted[0].tokens[:shared_len], None, 0, shared_len)], device, keep=True)
-            self.shared = kept[0]
-        self.pieces: dict[tuple[int, ...], KV] = {}
-        todo: dict[tuple[int, ...], tuple[_Row, int]] = {}
+        self.shared_len = shared_len
+        self.shared: dict[int, KV | None] = {}
+        for variant in sorted({_variant(r) for r in wanted}):
+            self.shared[variant] = None
+            if shared_len:
+                job = _Job(wanted[0].tokens[:shared_len], None, 0, max(variant, shared_len))
+                self.shared[variant] = _run(decoder, [job], device, keep=True)[1][0]
+        self.pieces: dict[tuple[tuple[int, ...], int], KV] = {}
+        todo: dict[tuple[tuple[int, ...], int], tuple[_Row, int]] = {}
         for row in wanted:
-            key = tuple(row.tokens[:row.start])
+            key = (tuple(row.tokens[:row.start]), _variant(row))
             if row.start > shared_len and key not in todo:
                 todo[key] = (row, _piece_queries(row.start - shared_len))
-        for batch in _batches(list(todo.values()), lambda item: item[1], budget):
-            jobs = [_Job((row.tokens[shared_len:] + [0] * queries)[:queries], self.shared, shared_len,
-                         _round_up(shared_len + queries)) for row, queries in batch]
+        for batch in _batches(list(todo.items()), lambda item: item[1][1], budget):
+            jobs = [_Job((row.tokens[shared_len:] + [0] * queries)[:queries], self.shared[variant], shared_len,
+                         max(variant, _round_up(shared_len + queries))) for (_, variant), (row, queries) in batch]
             _, kept = _run(decoder, jobs, device, keep=True)
-            for (row, _), kv in zip(batch, kept):
+            for (key, (row, _)), kv in zip(batch, kept):
                 length = row.start - shared_len
-                self.pieces[tuple(row.tokens[:row.start])] = [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
+                self.pieces[key] = [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
 
     def of(self, row: _Row) -> KV | None:
         """Keys/values of the row's first `start` tokens (None for none)."""
         if not row.start:
             return None
+        shared = self.shared[_variant(row)]
         if row.start <= self.shared_len:
-            return [(k[:, :, :row.start], v[:, :, :row.start]) for k, v in self.shared]
-        piece = self.pieces[tuple(row.tokens[:row.start])]
+            return [(k[:, :, :row.start], v[:, :, :row.start]) for k, v in shared]
+        piece = self.pieces[(tuple(row.tokens[:row.start]), _variant(row))]
         if not self.shared_len:
             return piece
-        return [(torch.cat([sk, k], dim=2), torch.cat([sv, v], dim=2)) for (sk, sv), (k, v) in zip(self.shared, piece)]
+        return [(torch.cat([sk, k], dim=2), torch.cat([sv, v], dim=2)) for (sk, sv), (k, v) in zip(shared, piece)]
 
 
 def _round_up(n: int) -> int:
