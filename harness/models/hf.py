@@ -1,7 +1,9 @@
 """Hugging Face transformers adapter: hub ids, local folders and GGUF files.
 
 Scoring follows lm-eval's `hf` model exactly (tokenisation of context/continuation pairs, the prefix
-token for empty contexts, left truncation, greedy check), so the same items give the same numbers.
+token for empty contexts, left truncation, greedy check), so the same items give the same numbers: in
+float32 through shared-prefix scoring (hf_scoring), in bf16/fp16 through hf_aligned, which also reproduces
+lm-eval's rounding (it depends on lm-eval's batch layout, planned per task by `plan_loglikelihood`).
 A local folder or GGUF file loads lazily: its identity (ModelInfo, fingerprint) is read from its files
 (hf_identity), and the tokenizer and weights load on the first call that needs them, so a run answered
 entirely by the response cache never loads them. Hub models load at once.
@@ -280,7 +282,8 @@ class HFModel:
         return self.shared_prefix and hf_aligned.applies(self.model)
 
     def score_tokens(self, encoded: Sequence[tuple[list[int], list[int]]], progress: Progress = None) -> list[tuple[float, bool]]:
-        """Sum of log-probabilities of each continuation given its context, and whether it is greedy.
+        """Sum of log-probabilities of each continuation given its context, and whether it is greedy
+        (float32 log-softmax; `loglikelihood` takes hf_aligned instead for bf16/fp16 models).
 
         Pairs that fit the context window go through shared-prefix scoring (hf_scoring.packed) unless it is
         switched off; pairs that need lm-eval's left truncation are scored plainly.

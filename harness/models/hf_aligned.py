@@ -1,30 +1,31 @@
-"""Reduced-precision (bf16/fp16) scoring that gives lm-eval's numbers bit for bit, context computed once.
+"""Reduced-precision (bf16/fp16) scoring that gives lm-eval's numbers bit for bit, contexts computed once.
 
 Why a third scoring path. In bf16 a token's log-probability depends on more than the tokens before it:
-torch's CPU attention kernel (flash attention for `sdpa`) splits the queries into blocks of Q rows
-(Q = 32, 64 or 256 by query length) and each score row into 16-wide vectors plus a scalar tail, and a
-block of 1-3 rows takes another matrix kernel. So lm-eval's number for a row depends on the padded
-width W of its batch (the longest row of its chunk): a position in the last, partial 16 keys of W
-(the "tail"), or in a last query block of 1-3 rows, is rounded differently. Everything else is
-"canonical": the same for any W, batch size or surrounding rows (the linear layers do not depend on
-the number of rows either).
+torch's CPU attention kernel (flash attention behind `sdpa`) splits the queries into blocks (32 rows, 64
+from 192 queries, 256 from 768) and each score row into 16-wide vectors plus a scalar tail, and a block
+of 1-3 rows takes another matrix kernel. So lm-eval's number for a row depends on the padded width W of
+its batch (the longest row of its chunk), not on the batch size: a position in the last, partial 16 keys
+of W, or in a last query block of 1-3 rows, rounds differently. Other positions are "canonical": the same
+for any W (measured; from 192 queries only for the same W, see `LONG_ROWS`). Linear layers give the same
+results for any number of rows.
 
-How this path reproduces it while computing each context once:
+How this path reproduces lm-eval while computing each context once:
 1. `plan_widths` replays lm-eval's batching (`HFLM._loglikelihood_tokens`: requests grouped by
-   context + continuation[:-1], sorted by (-length, tokens), chunks of `batch_size`) to learn each
-   request's W. The runner plans over a whole task, so the numbers do not depend on how the requests
-   are later split into calls (response cache, resume).
-2. Each row's first `start` tokens (a multiple of 16, chosen by `cache_start`) are canonical in lm-eval's
-   row, so their keys and values are computed once per distinct prefix, in 16-aligned pieces that are
-   canonical too: a prefix shared by every row once, then each context's own piece.
-3. The rest of each row runs against that cache with exactly W keys (padding after the row), and with
-   query blocks that end where lm-eval's do whenever its last block is 1-3 rows. The head and the
-   log-softmax run in the model's dtype on the rows that predict continuation tokens, and the sum is
-   taken in that dtype, as lm-eval does.
+   context + continuation[:-1], sorted by (-length, tokens), chunks of `batch_size`) to learn each row's
+   W. The runner plans over a whole task, so the numbers do not depend on how the requests are later
+   split into calls (response cache, resume).
+2. A row's first `start` tokens (`cache_start`) are canonical in lm-eval's row; their keys and values
+   come from a cache: a prefix shared by every row once, then each context's own piece.
+3. The rest of each row runs against exactly W keys: `_padded_sdpa` (a registered transformers attention
+   function) adds masked zero keys, so padding positions are never computed, and our query blocks are
+   small exactly where lm-eval's are. Rows of any widths share a forward pass.
+4. Head, log-softmax and sum run in the model's dtype on the rows that predict continuation tokens, as
+   lm-eval does (its bf16 log-softmax makes exact ties, which go to the first choice).
 
 Verified against lm-eval's own `_loglikelihood_tokens` (tests/integration/test_aligned.py): every
-log-probability equal. The reasoning is about torch's CPU kernels; on other devices the numbers are
-still correct log-probabilities, but bit-equality with lm-eval is not promised.
+log-probability and greedy flag equal, with rows under and over 192 tokens. The reasoning is about torch's
+CPU kernels with one thread per process as lm-eval ran them; elsewhere (other devices, other thread
+counts) the numbers are still exact-model log-probabilities, but bit-equality with lm-eval is not promised.
 """
 from __future__ import annotations
 
@@ -46,12 +47,15 @@ ATTENTION = "evalh_padded_sdpa"
 
 @dataclass(frozen=True)
 class _Group:
-    """Rows of one forward pass that attend alike: `start` cached keys, `queries` new ones, `width` keys in all."""
+    """Rows first:last of a forward pass that attend alike: `start` cached keys, `queries` new ones,
+    `width` keys in all (the rest masked zeros); `mask` says which of the `width` keys each query sees."""
 
-    rows: torch.Tensor
+    first: int
+    last: int
     start: int
     queries: int
     width: int
+    mask: torch.Tensor
 
 
 _LAYOUT: contextvars.ContextVar[tuple[int, list[_Group]] | None] = contextvars.ContextVar("evalh_layout", default=None)
@@ -71,17 +75,16 @@ def _padded_sdpa(module, query, key, value, attention_mask, **kwargs):
     kwargs["is_causal"] = False
     out = query.new_zeros((query.shape[0], query.shape[2], query.shape[1], query.shape[3]))
     for group in groups:
-        s, q, w = group.start, group.queries, group.width
-        keys = torch.cat([key[group.rows, :, :s], key[group.rows, :, cached:cached + q]], dim=2)
-        values = torch.cat([value[group.rows, :, :s], value[group.rows, :, cached:cached + q]], dim=2)
-        visible = torch.arange(w, device=key.device)[None, :] <= torch.arange(s, s + q, device=key.device)[:, None]
-        keys = torch.nn.functional.pad(keys, (0, 0, 0, w - s - q))
-        values = torch.nn.functional.pad(values, (0, 0, 0, w - s - q))
+        rows, s, q, w = slice(group.first, group.last), group.start, group.queries, group.width
+        keys = key.new_zeros((group.last - group.first, key.shape[1], w, key.shape[3]))
+        values = torch.zeros_like(keys)
+        keys[:, :, :s], keys[:, :, s:s + q] = key[rows, :, :s], key[rows, :, cached:cached + q]
+        values[:, :, :s], values[:, :, s:s + q] = value[rows, :, :s], value[rows, :, cached:cached + q]
         # a single query that sees every key needs no mask, and without one transformers keeps its heads as
         # rows (with a mask it packs the grouped heads into 3 query rows, another kernel than lm-eval's)
-        mask = None if q == 1 and w == s + 1 else visible[None, None]
-        result, _ = sdpa_attention_forward(module, query[group.rows, :, :q], keys, values, mask, **kwargs)
-        out[group.rows, :q] = result
+        mask = None if q == 1 and w == s + 1 else group.mask
+        result, _ = sdpa_attention_forward(module, query[rows, :, :q], keys, values, mask, **kwargs)
+        out[rows, :q] = result
     return out, None
 
 
@@ -210,10 +213,11 @@ KV = list[tuple[torch.Tensor, torch.Tensor]]
 
 @dataclass
 class _Job:
-    """One row of a forward pass: `tokens` to run after the `cached` keys/values, in an lm-eval row of `width`."""
+    """One row of a forward pass: `tokens` to run after the `cached` keys/values (segments, one after another,
+    `start` positions in all), in an lm-eval row of `width`."""
 
     tokens: list[int]
-    cached: KV | None
+    cached: list[KV]
     start: int
     width: int
 
@@ -221,49 +225,61 @@ class _Job:
 def _run(decoder, jobs: list[_Job], device: str, keep: bool):
     """One forward pass over rows with their own cache lengths, query counts and widths (see `_padded_sdpa`).
 
-    Returns the last hidden states (batch, longest, hidden) and, with `keep`, each row's new keys/values.
+    Returns the last hidden states (batch, longest, hidden) and, with `keep`, each row's new keys/values,
+    both in the order of `jobs`.
     """
     from transformers import DynamicCache
 
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].start, len(jobs[i].tokens), jobs[i].width))
+    jobs = [jobs[i] for i in order]
     longest, cached = max(len(j.tokens) for j in jobs), max(j.start for j in jobs)
     ids = torch.zeros((len(jobs), longest), dtype=torch.long)
     for i, job in enumerate(jobs):
         ids[i, :len(job.tokens)] = torch.tensor(job.tokens)
     positions = torch.tensor([j.start for j in jobs])[:, None] + torch.arange(longest)[None, :]
-    members: dict[tuple[int, int, int], list[int]] = {}
-    for i, job in enumerate(jobs):
-        members.setdefault((job.start, len(job.tokens), job.width), []).append(i)
-    groups = [_Group(torch.tensor(rows, device=device), *key) for key, rows in members.items()]
+    groups, first = [], 0
+    for i in range(1, len(jobs) + 1):
+        if i == len(jobs) or (jobs[i].start, len(jobs[i].tokens), jobs[i].width) != (jobs[first].start, len(jobs[first].tokens), jobs[first].width):
+            s, q, w = jobs[first].start, len(jobs[first].tokens), jobs[first].width
+            mask = torch.arange(w, device=device)[None, :] <= torch.arange(s, s + q, device=device)[:, None]
+            groups.append(_Group(first, i, s, q, w, mask[None, None]))
+            first = i
     kwargs = {}
     if cached:
-        layers = []
-        for depth in range(len(next(j.cached for j in jobs if j.cached))):
-            parts = [_pad_positions(j.cached[depth] if j.cached else None, cached, jobs, depth) for j in jobs]
-            layers.append((torch.cat([k for k, _ in parts]), torch.cat([v for _, v in parts])))
-        kwargs[_cache_keyword(decoder)] = DynamicCache(ddp_cache_data=layers)
+        kwargs[_cache_keyword(decoder)] = DynamicCache(ddp_cache_data=_batch_cache(jobs, cached))
     token = _LAYOUT.set((cached, groups))
     try:
         out = decoder(ids.to(device), position_ids=positions.to(device), use_cache=keep, **kwargs)
     finally:
         _LAYOUT.reset(token)
+    inverse = torch.empty(len(order), dtype=torch.long)
+    inverse[torch.tensor(order)] = torch.arange(len(order))
+    hidden = out.last_hidden_state[inverse.to(device)]
     if not keep:
-        return out.last_hidden_state, None
+        return hidden, None
     cache = getattr(out, "cache", None) or out.past_key_values
     layers = [(layer[0], layer[1]) for layer in cache]
     new = [[(k[i:i + 1, :, cached:cached + len(j.tokens)], v[i:i + 1, :, cached:cached + len(j.tokens)])
             for k, v in layers] for i, j in enumerate(jobs)]
-    return out.last_hidden_state, new
+    return hidden, [new[i] for i in inverse.tolist()]
 
 
-def _pad_positions(layer, length: int, jobs: list[_Job], depth: int):
-    """A row's cached keys/values of one layer, zero-padded to `length` positions (zeros when it has none)."""
-    if layer is None:
-        k, v = next(j.cached[depth] for j in jobs if j.cached)
-        shape = (1, k.shape[1], length, k.shape[3])
-        return k.new_zeros(shape), v.new_zeros(shape)
-    k, v = layer
-    pad = length - k.shape[2]
-    return torch.nn.functional.pad(k, (0, 0, 0, pad)), torch.nn.functional.pad(v, (0, 0, 0, pad))
+def _batch_cache(jobs: list[_Job], length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per layer, (keys, values) of shape (rows, kv heads, length, head dim): each row's cached segments
+    one after another, zeros after them (and for rows with none)."""
+    sample = next(j.cached for j in jobs if j.cached)[0][0][0]
+    layers = []
+    for depth in range(len(next(j.cached for j in jobs if j.cached)[0])):
+        keys = sample.new_zeros((len(jobs), sample.shape[1], length, sample.shape[3]))
+        values = torch.zeros_like(keys)
+        for i, job in enumerate(jobs):
+            at = 0
+            for segment in job.cached:
+                k, v = segment[depth]
+                keys[i, :, at:at + k.shape[2]], values[i, :, at:at + k.shape[2]] = k[0], v[0]
+                at += k.shape[2]
+        layers.append((keys, values))
+    return layers
 
 
 def _batches(jobs: list, size: Callable[[object], int], budget: int) -> Iterator[list]:
@@ -306,7 +322,7 @@ class _Prefixes:
         for variant in sorted({_variant(r) for r in wanted}):
             self.shared[variant] = None
             if shared_len:
-                job = _Job(wanted[0].tokens[:shared_len], None, 0, max(variant, shared_len))
+                job = _Job(wanted[0].tokens[:shared_len], [], 0, max(variant, shared_len))
                 self.shared[variant] = _run(decoder, [job], device, keep=True)[1][0]
         self.pieces: dict[tuple[tuple[int, ...], int], KV] = {}
         todo: dict[tuple[tuple[int, ...], int], tuple[_Row, int]] = {}
@@ -315,24 +331,22 @@ class _Prefixes:
             if row.start > shared_len and key not in todo:
                 todo[key] = (row, _piece_queries(row.start - shared_len))
         for batch in _batches(list(todo.items()), lambda item: item[1][1], budget):
-            jobs = [_Job((row.tokens[shared_len:] + [0] * queries)[:queries], self.shared[variant], shared_len,
+            jobs = [_Job((row.tokens[shared_len:] + [0] * queries)[:queries], [self.shared[variant]] if shared_len else [], shared_len,
                          max(variant, _round_up(shared_len + queries))) for (_, variant), (row, queries) in batch]
             _, kept = _run(decoder, jobs, device, keep=True)
             for (key, (row, _)), kv in zip(batch, kept):
                 length = row.start - shared_len
                 self.pieces[key] = [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
 
-    def of(self, row: _Row) -> KV | None:
-        """Keys/values of the row's first `start` tokens (None for none)."""
+    def of(self, row: _Row) -> list[KV]:
+        """Keys/values of the row's first `start` tokens, as segments (none for none)."""
         if not row.start:
-            return None
+            return []
         shared = self.shared[_variant(row)]
         if row.start <= self.shared_len:
-            return [(k[:, :, :row.start], v[:, :, :row.start]) for k, v in shared]
+            return [[(k[:, :, :row.start], v[:, :, :row.start]) for k, v in shared]]
         piece = self.pieces[(tuple(row.tokens[:row.start]), _variant(row))]
-        if not self.shared_len:
-            return piece
-        return [(torch.cat([sk, k], dim=2), torch.cat([sv, v], dim=2)) for (sk, sv), (k, v) in zip(shared, piece)]
+        return [shared, piece] if self.shared_len else [piece]
 
 
 def _round_up(n: int) -> int:

@@ -1,0 +1,67 @@
+"""In bf16, evalh's scores equal lm-eval's bit for bit (hf_aligned), however the requests are split into calls."""
+from pathlib import Path
+
+import pytest
+
+from harness.models import hf_aligned
+from harness.models.resolve import LoadOptions, load_model
+from harness.requests import Loglikelihood
+from harness.tasks.build import FewshotSampler, build_items
+from harness.tasks.datasets import load_rows
+from harness.tasks.loader import build_index
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    return load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=8))
+
+
+def _requests(shared_data: Path, k: int, n: int) -> list[Loglikelihood]:
+    spec = build_index().tasks["arc_easy"]
+    rows = load_rows(spec, data_dir=shared_data)[:n]
+    sampler = FewshotSampler(load_rows(spec, "validation", shared_data), k, 1234, "first_n", False) if k else None
+    return list(dict.fromkeys(r for item in build_items(spec, rows, sampler) for r in item.requests))
+
+
+def _lm_eval_scores(model, requests: list[Loglikelihood]) -> list[tuple[float, bool]]:
+    from lm_eval.models.huggingface import HFLM
+
+    lm = HFLM(pretrained=model.model, tokenizer=model.tokenizer, backend="causal", batch_size=8)
+    pairs = model.encode_pairs([(r.context, r.continuation) for r in requests])
+    return lm._loglikelihood_tokens([((r.context, r.continuation), c, x) for r, (c, x) in zip(requests, pairs)],
+                                    disable_tqdm=True)
+
+
+# 0-shot: each context computed once; 5-shot: a shared few-shot block too (rows of 156-186 tokens);
+# 6-shot: rows of 225-255 tokens, which lm-eval runs in 64-row query blocks
+@pytest.mark.parametrize("k, n, long", [(0, 40, False), (5, 12, False), (6, 8, True)])
+def test_bf16_scores_equal_lm_evals(smollm2, shared_data, k, n, long):
+    requests = _requests(shared_data, k, n)
+    assert hf_aligned.applies(smollm2.model)
+    smollm2.plan_loglikelihood(requests)
+    ours = smollm2.loglikelihood(requests)
+    assert ours == _lm_eval_scores(smollm2, requests)  # every float and greedy flag, exactly
+    lengths = {len(c) + len(x) - 1 >= 192 for c, x in smollm2.encode_pairs([(r.context, r.continuation) for r in requests])}
+    assert lengths == {long}
+
+
+def test_split_calls_give_the_planned_numbers(smollm2, shared_data):
+    requests = _requests(shared_data, 0, 20)
+    smollm2.plan_loglikelihood(requests)
+    whole = smollm2.loglikelihood(requests)
+    parts = [smollm2.loglikelihood(requests[at:at + 7]) for at in range(0, len(requests), 7)]
+    assert [s for part in parts for s in part] == whole
+    smollm2.plan_loglikelihood([])  # unplanned: planned over the call itself, as lm-eval would batch it
+    assert smollm2.loglikelihood(requests) == whole
+
+
+def test_plan_widths_follow_lm_evals_batches():
+    # lm-eval groups by context + continuation[:-1], sorts by (-length, tokens), chunks of batch_size; a
+    # chunk's width is its longest row (context + continuation minus the last token)
+    pairs = [([1, 2], [3]), ([1, 2], [4]), ([5] * 6, [7, 8]), ([9] * 3, [1]), ([2] * 9, [1])]
+    # groups: {0, 1} (rep 0), {2}, {3}, {4}; order 4 (10 tokens), 2 (8), 3 (4), 0 (3); chunks [4, 2], [3, 0]
+    assert hf_aligned.plan_widths(pairs, 2, 100) == [3, 3, 9, 3, 9]
+    assert hf_aligned.plan_widths(pairs, 2, 5) == [3, 3, 5, 3, 5]  # rows left-truncated to max_length
+    assert hf_aligned.plan_widths(pairs, 8, 100) == [9] * 5
