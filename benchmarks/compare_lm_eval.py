@@ -24,10 +24,9 @@ with one thread, so 50 documents take well over an hour per harness (`--limit 5`
 Give wikitext `--batch-size 1`: lm-eval holds batch x 8,192 x 49,152 float32 logits (and their
 log-softmax), and at batch size 8 it was killed for memory on this 24 GB machine.
 
-In float32 the two agree to ~2e-5. In bfloat16 they do not agree to 1e-3, by design of the numbers:
-lm-eval takes log_softmax in the model dtype (evalh in float32; `--lm-eval-args softmax_dtype=float32`
-aligns that), and bf16 forward passes depend on batch shapes, which differ (lm-eval breaks length ties
-by token ids and runs one forward per context for one-token continuations, `logits_cache`).
+In float32 the two agree to ~2e-5. In bfloat16 the multiple-choice log-likelihoods are equal bit for bit
+(evalh's hf_aligned reproduces lm-eval's batch widths and rounding); wikitext's rolling windows are scored
+the plain way with a float32 log-softmax, so there bf16 agrees only to rounding.
 """
 from __future__ import annotations
 

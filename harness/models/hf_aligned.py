@@ -36,6 +36,9 @@ from dataclasses import dataclass
 
 import torch
 
+KV = list[tuple[torch.Tensor, torch.Tensor]]
+"""Keys and values per layer, each (1, kv heads, positions, head dim)."""
+
 Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
 VECTOR = 16  # float lanes of one score vector (the kernel's vector part / scalar tail boundary)
@@ -58,28 +61,49 @@ class _Group:
     mask: torch.Tensor
 
 
-_LAYOUT: contextvars.ContextVar[tuple[int, list[_Group]] | None] = contextvars.ContextVar("evalh_layout", default=None)
-"""(cache length of the batch, its row groups) while a forward pass of this module runs; else None."""
+@dataclass
+class _Layout:
+    """What `_padded_sdpa` needs during one forward pass of `_run`: the rows (jobs, grouped in contiguous
+    slices) and, when asked, a list that receives each layer's new keys/values."""
+
+    jobs: list
+    groups: list[_Group]
+    kept: list | None
+
+
+_LAYOUT: contextvars.ContextVar[_Layout | None] = contextvars.ContextVar("evalh_layout", default=None)
 
 
 def _padded_sdpa(module, query, key, value, attention_mask, **kwargs):
-    """transformers' sdpa attention, run per row group (`_LAYOUT`): each group's own cached keys (the first
-    `start` of the batch's cache), its first `queries` new keys, and masked zero keys up to `width`, so the
-    kernel splits score rows and query blocks as it does for lm-eval's row of that width."""
+    """transformers' sdpa attention, run per row group (`_LAYOUT`): each row's cached keys (its `start`
+    positions, from `_Prefixes`), its new keys, and masked zero keys up to `width`, so the kernel splits
+    score rows and query blocks as it does for lm-eval's row of that width. No transformers cache is used:
+    the cached keys are copied once, straight into the buffer the kernel reads."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     layout = _LAYOUT.get()
     if layout is None:
         return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-    cached, groups = layout
+    if layout.kept is not None:
+        layout.kept.append((key, value))
+    depth = module.layer_idx
     kwargs["is_causal"] = False
     out = query.new_zeros((query.shape[0], query.shape[2], query.shape[1], query.shape[3]))
-    for group in groups:
+    for group in layout.groups:
         rows, s, q, w = slice(group.first, group.last), group.start, group.queries, group.width
         keys = key.new_zeros((group.last - group.first, key.shape[1], w, key.shape[3]))
         values = torch.zeros_like(keys)
-        keys[:, :, :s], keys[:, :, s:s + q] = key[rows, :, :s], key[rows, :, cached:cached + q]
-        values[:, :, :s], values[:, :, s:s + q] = value[rows, :, :s], value[rows, :, cached:cached + q]
+        at = 0
+        for part in range(len(layout.jobs[group.first].cached)):
+            segments = [job.cached[part][depth] for job in layout.jobs[rows]]
+            length = segments[0][0].shape[2]
+            if all(seg is segments[0] for seg in segments):  # one shared prefix: a broadcast copy
+                keys[:, :, at:at + length], values[:, :, at:at + length] = segments[0]
+            else:
+                keys[:, :, at:at + length] = torch.cat([k for k, _ in segments])
+                values[:, :, at:at + length] = torch.cat([v for _, v in segments])
+            at += length
+        keys[:, :, s:s + q], values[:, :, s:s + q] = key[rows, :, :q], value[rows, :, :q]
         # a single query that sees every key needs no mask, and without one transformers keeps its heads as
         # rows (with a mask it packs the grouped heads into 3 query rows, another kernel than lm-eval's)
         mask = None if q == 1 and w == s + 1 else group.mask
@@ -207,8 +231,6 @@ def _piece_queries(count: int) -> int:
     return queries
 
 
-KV = list[tuple[torch.Tensor, torch.Tensor]]
-"""Keys and values per layer, each (1, kv heads, positions, head dim)."""
 
 
 @dataclass
@@ -222,34 +244,35 @@ class _Job:
     width: int
 
 
+def _attends(job: _Job) -> tuple[int, int, int]:
+    """Rows that attend alike share a kernel call: cached positions, new positions, keys in all."""
+    return job.start, len(job.tokens), job.width
+
+
 def _run(decoder, jobs: list[_Job], device: str, keep: bool):
     """One forward pass over rows with their own cache lengths, query counts and widths (see `_padded_sdpa`).
 
     Returns the last hidden states (batch, longest, hidden) and, with `keep`, each row's new keys/values,
     both in the order of `jobs`.
     """
-    from transformers import DynamicCache
-
-    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].start, len(jobs[i].tokens), jobs[i].width))
+    order = sorted(range(len(jobs)), key=lambda i: _attends(jobs[i]))
     jobs = [jobs[i] for i in order]
-    longest, cached = max(len(j.tokens) for j in jobs), max(j.start for j in jobs)
+    longest = max(len(j.tokens) for j in jobs)
     ids = torch.zeros((len(jobs), longest), dtype=torch.long)
     for i, job in enumerate(jobs):
         ids[i, :len(job.tokens)] = torch.tensor(job.tokens)
     positions = torch.tensor([j.start for j in jobs])[:, None] + torch.arange(longest)[None, :]
     groups, first = [], 0
     for i in range(1, len(jobs) + 1):
-        if i == len(jobs) or (jobs[i].start, len(jobs[i].tokens), jobs[i].width) != (jobs[first].start, len(jobs[first].tokens), jobs[first].width):
-            s, q, w = jobs[first].start, len(jobs[first].tokens), jobs[first].width
+        if i == len(jobs) or _attends(jobs[i]) != _attends(jobs[first]):
+            s, q, w = _attends(jobs[first])
             mask = torch.arange(w, device=device)[None, :] <= torch.arange(s, s + q, device=device)[:, None]
             groups.append(_Group(first, i, s, q, w, mask[None, None]))
             first = i
-    kwargs = {}
-    if cached:
-        kwargs[_cache_keyword(decoder)] = DynamicCache(ddp_cache_data=_batch_cache(jobs, cached))
-    token = _LAYOUT.set((cached, groups))
+    layout = _Layout(jobs, groups, [] if keep else None)
+    token = _LAYOUT.set(layout)
     try:
-        out = decoder(ids.to(device), position_ids=positions.to(device), use_cache=keep, **kwargs)
+        out = decoder(ids.to(device), position_ids=positions.to(device), use_cache=False)
     finally:
         _LAYOUT.reset(token)
     inverse = torch.empty(len(order), dtype=torch.long)
@@ -257,29 +280,9 @@ def _run(decoder, jobs: list[_Job], device: str, keep: bool):
     hidden = out.last_hidden_state[inverse.to(device)]
     if not keep:
         return hidden, None
-    cache = getattr(out, "cache", None) or out.past_key_values
-    layers = [(layer[0], layer[1]) for layer in cache]
-    new = [[(k[i:i + 1, :, cached:cached + len(j.tokens)], v[i:i + 1, :, cached:cached + len(j.tokens)])
-            for k, v in layers] for i, j in enumerate(jobs)]
+    new = [[(k[i:i + 1, :, :len(j.tokens)], v[i:i + 1, :, :len(j.tokens)]) for k, v in layout.kept]
+           for i, j in enumerate(jobs)]
     return hidden, [new[i] for i in inverse.tolist()]
-
-
-def _batch_cache(jobs: list[_Job], length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per layer, (keys, values) of shape (rows, kv heads, length, head dim): each row's cached segments
-    one after another, zeros after them (and for rows with none)."""
-    sample = next(j.cached for j in jobs if j.cached)[0][0][0]
-    layers = []
-    for depth in range(len(next(j.cached for j in jobs if j.cached)[0])):
-        keys = sample.new_zeros((len(jobs), sample.shape[1], length, sample.shape[3]))
-        values = torch.zeros_like(keys)
-        for i, job in enumerate(jobs):
-            at = 0
-            for segment in job.cached:
-                k, v = segment[depth]
-                keys[i, :, at:at + k.shape[2]], values[i, :, at:at + k.shape[2]] = k[0], v[0]
-                at += k.shape[2]
-        layers.append((keys, values))
-    return layers
 
 
 def _batches(jobs: list, size: Callable[[object], int], budget: int) -> Iterator[list]:
@@ -325,6 +328,7 @@ class _Prefixes:
                 job = _Job(wanted[0].tokens[:shared_len], [], 0, max(variant, shared_len))
                 self.shared[variant] = _run(decoder, [job], device, keep=True)[1][0]
         self.pieces: dict[tuple[tuple[int, ...], int], KV] = {}
+        self._slices: dict[tuple[int, int], KV] = {}
         todo: dict[tuple[tuple[int, ...], int], tuple[_Row, int]] = {}
         for row in wanted:
             key = (tuple(row.tokens[:row.start]), _variant(row))
@@ -343,8 +347,13 @@ class _Prefixes:
         if not row.start:
             return []
         shared = self.shared[_variant(row)]
-        if row.start <= self.shared_len:
-            return [[(k[:, :, :row.start], v[:, :, :row.start]) for k, v in shared]]
+        if row.start < self.shared_len:  # one object per (variant, start), so that rows share it
+            key = (_variant(row), row.start)
+            if key not in self._slices:
+                self._slices[key] = [(k[:, :, :row.start], v[:, :, :row.start]) for k, v in shared]
+            return [self._slices[key]]
+        if row.start == self.shared_len:
+            return [shared]
         piece = self.pieces[(tuple(row.tokens[:row.start]), _variant(row))]
         return [shared, piece] if self.shared_len else [piece]
 
@@ -362,12 +371,6 @@ def _common_length(rows: list[list[int]]) -> int:
         if any(r[i] != first[i] for r in rows):
             return i
     return min(len(r) for r in rows)
-
-
-def _cache_keyword(module) -> str:
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(module.forward).parameters else "past_key_values"
 
 
 def score(model, pairs: Sequence[Pair], widths: Sequence[int], max_length: int, batch_size: int, device: str,
