@@ -48,7 +48,7 @@ class HFModel:
         self._tokenizer: Any = None
         self._model: Any = None
         self._plan_requests: list[Loglikelihood] = []
-        self._widths: dict[Loglikelihood, int] | None = None
+        self._plan: dict[Loglikelihood, tuple[tuple[list[int], list[int]], int]] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
             from harness.models.gguf_cache import converted_folder
@@ -251,29 +251,31 @@ class HFModel:
         is planned over the task, as lm-eval batches it; later calls score any subset with the same
         numbers (a resumed run equals an uninterrupted one). Nothing is tokenised until a call needs it.
         """
-        self._plan_requests, self._widths = list(requests), None
+        self._plan_requests, self._plan = list(requests), None
 
-    def _planned_widths(self, requests: Sequence[Loglikelihood], encoded) -> list[int]:
+    def _planned(self, requests: Sequence[Loglikelihood]) -> tuple[list, list[int]]:
+        """Token pairs and lm-eval batch widths of `requests`: from the task's plan when it holds them all
+        (tokenised and planned on the first call), else planned over these requests alone."""
         from harness.models import hf_aligned
 
-        planned = getattr(self, "_plan_requests", None) or []
-        if self._widths is None and planned:
-            pairs = self.encode_pairs([(r.context, r.continuation) for r in planned])
-            self._widths = dict(zip(planned, hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)))
-        if self._widths is not None and all(r in self._widths for r in requests):
-            return [self._widths[r] for r in requests]
-        return hf_aligned.plan_widths(encoded, self.batch_size, self.max_length)
+        if self._plan is None and self._plan_requests:
+            pairs = self.encode_pairs([(r.context, r.continuation) for r in self._plan_requests])
+            widths = hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)
+            self._plan = dict(zip(self._plan_requests, zip(pairs, widths)))
+        if self._plan is not None and all(r in self._plan for r in requests):
+            return [self._plan[r][0] for r in requests], [self._plan[r][1] for r in requests]
+        pairs = self.encode_pairs([(r.context, r.continuation) for r in requests])
+        return pairs, hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)
 
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
-        encoded = self.encode_pairs([(r.context, r.continuation) for r in requests])
-        if self._aligned():
-            from harness.models import hf_aligned
+        if not self._aligned():
+            return self.score_tokens(self.encode_pairs([(r.context, r.continuation) for r in requests]), progress)
+        from harness.models import hf_aligned
 
-            if any(not cont for _, cont in encoded):
-                raise ModelError("a continuation encoded to no tokens; nothing to score")
-            widths = self._planned_widths(requests, encoded)
-            return hf_aligned.score(self.model, encoded, widths, self.max_length, self.batch_size, self.device, progress)
-        return self.score_tokens(encoded, progress)
+        pairs, widths = self._planned(requests)
+        if any(not cont for _, cont in pairs):
+            raise ModelError("a continuation encoded to no tokens; nothing to score")
+        return hf_aligned.score(self.model, pairs, widths, self.max_length, self.batch_size, self.device, progress)
 
     def _aligned(self) -> bool:
         """Score the way that reproduces lm-eval's bf16/fp16 numbers bit for bit (hf_aligned), when it applies."""

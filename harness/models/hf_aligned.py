@@ -113,12 +113,14 @@ def _padded_sdpa(module, query, key, value, attention_mask, **kwargs):
 
 
 def applies(model) -> bool:
-    """Whether this path can reproduce lm-eval's numbers for the model: sdpa attention, reduced precision."""
+    """Whether this path applies to the model: reduced precision, sdpa attention without a sliding window,
+    and an output head that alone gives the logits (`split_head`)."""
     from harness.models.hf_scoring import split_head
 
-    dtype = next(model.parameters()).dtype
-    return (dtype in (torch.bfloat16, torch.float16) and getattr(model.config, "_attn_implementation", None) == "sdpa"
-            and split_head(model) is not None)
+    text = model.config.get_text_config()
+    window = getattr(text, "sliding_window", None) if getattr(text, "use_sliding_window", True) else None
+    return (next(model.parameters()).dtype in (torch.bfloat16, torch.float16) and not window
+            and getattr(model.config, "_attn_implementation", None) == "sdpa" and split_head(model) is not None)
 
 
 @contextlib.contextmanager

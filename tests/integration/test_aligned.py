@@ -65,3 +65,38 @@ def test_plan_widths_follow_lm_evals_batches():
     assert hf_aligned.plan_widths(pairs, 2, 100) == [3, 3, 9, 3, 9]
     assert hf_aligned.plan_widths(pairs, 2, 5) == [3, 3, 5, 3, 5]  # rows left-truncated to max_length
     assert hf_aligned.plan_widths(pairs, 8, 100) == [9] * 5
+
+
+class _Crashes:
+    """The model, dying on its second scoring call (as a killed run would)."""
+
+    def __init__(self, model) -> None:
+        self.model, self.calls = model, 0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def loglikelihood(self, requests, progress=None):
+        self.calls += 1
+        if self.calls == 2:
+            raise KeyboardInterrupt
+        return self.model.loglikelihood(requests, progress)
+
+
+def test_a_run_split_by_the_response_cache_and_resumed_scores_the_same(smollm2, shared_data, tmp_path):
+    """The runner plans each task whole, so calls of `flush_every` requests, and a run resumed from the
+    responses a crashed run had committed, give the numbers of one uninterrupted call."""
+    from harness.cache import ResponseCache
+    from harness.runner import Runner
+
+    spec = build_index().tasks["arc_easy"]
+    whole = Runner(smollm2, data_dir=shared_data, limit=24).run_task(spec)[1]
+    with ResponseCache.open(tmp_path / "responses.sqlite") as cache:
+        split = Runner(smollm2, data_dir=shared_data, limit=24, cache=cache, flush_every=10).run_task(spec)[1]
+        assert split == whole
+        cache.clear()
+        with pytest.raises(KeyboardInterrupt):
+            Runner(_Crashes(smollm2), data_dir=shared_data, limit=24, cache=cache, flush_every=40).run_task(spec)
+        resumed = Runner(smollm2, data_dir=shared_data, limit=24, cache=cache, flush_every=40)
+        assert resumed.run_task(spec)[1] == whole
+        assert resumed.cache_stats["hits"] >= 40 and resumed.cache_stats["misses"] > 0
