@@ -275,6 +275,8 @@ class HFModel:
         pairs, widths = self._planned(requests)
         if any(not cont for _, cont in pairs):
             raise ModelError("a continuation encoded to no tokens; nothing to score")
+        if any(len(cont) > self.max_length for _, cont in pairs):
+            raise ModelError(f"model {self.name}: a continuation is longer than the context window ({self.max_length} tokens)")
         return hf_aligned.score(self.model, pairs, widths, self.max_length, self.batch_size, self.device, progress)
 
     def _aligned(self) -> bool:

@@ -218,6 +218,7 @@ class _Row:
     cont: list[int]
     width: int
     start: int = 0
+    queries: int = 0
 
     @property
     def first_scored(self) -> int:
@@ -393,13 +394,13 @@ def score(model, pairs: Sequence[Pair], widths: Sequence[int], max_length: int, 
     for members in by_context.values():
         start = cache_start(members[0].first_scored, {(r.width, len(r.tokens)) for r in members})
         for row in members:
-            row.start = start
+            row.start, row.queries = start, query_count(start, row.width, len(row.tokens))
     results: list = [None] * len(pairs)
     with _padded_attention(model):
         prefixes = _Prefixes(decoder, rows, budget, device)
-        for batch in _batches(rows, lambda r: query_count(r.start, r.width, len(r.tokens)), budget):
-            jobs = [_Job(r.tokens[r.start:] + [0] * (query_count(r.start, r.width, len(r.tokens)) + r.start - len(r.tokens)),
-                         prefixes.of(r), r.start, r.width) for r in batch]
+        for batch in _batches(rows, lambda r: r.queries, budget):
+            jobs = [_Job(r.tokens[r.start:] + [0] * (r.queries + r.start - len(r.tokens)), prefixes.of(r), r.start, r.width)
+                    for r in batch]
             hidden, _ = _run(decoder, jobs, device, keep=False)
             for row, result in zip(batch, _scores(head, hidden, batch)):
                 results[row.index] = result
