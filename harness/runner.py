@@ -96,6 +96,9 @@ class Runner:
         plan = getattr(self.model, "plan_loglikelihood", None)
         if plan is not None:  # the task's whole set of scoring requests, before any is answered or split
             plan(list(dict.fromkeys(r for item in items for r in item.requests if isinstance(r, Loglikelihood))))
+        plan = getattr(self.model, "plan_generate", None)
+        if plan is not None:  # generation requests in item order, duplicates included
+            plan([r for item in items for r in item.requests if isinstance(r, Generate)])
         pending = list(dict.fromkeys(r for item in items for r in item.requests if r not in self.memo))
         if self.cache is not None and pending:
             cached = self.cache.get_many(self._fingerprint, pending)

@@ -48,6 +48,7 @@ class HFModel:
         self._tokenizer: Any = None
         self._model: Any = None
         self._plan_requests: list[Loglikelihood] = []
+        self._generate_plan: list[Generate] = []
         self._plan: dict[Loglikelihood, tuple[tuple[list[int], list[int]], int]] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
@@ -338,20 +339,52 @@ class HFModel:
         return totals
 
     # -- generation ------------------------------------------------------------------------------
+    def plan_generate(self, requests: Sequence[Generate]) -> None:
+        """A task's generation requests in item order, duplicates included, before the runner dedupes and
+        splits them: in bf16/fp16 the batches are cut from this list, as lm-eval cuts them from its own
+        (a duplicate takes a place in a batch there, and moving the boundaries changes rounding)."""
+        self._generate_plan = list(requests)
+
+    def _jobs(self, requests: Sequence[Generate]) -> list:
+        from harness.models import hf_generate
+
+        known = self.__dict__.setdefault("_prompt_tokens", {})  # a planned task's prompts, encoded once
+        for r in requests:
+            if (r.prompt, r.max_tokens) not in known:
+                tokens = self._encode(r.prompt) or [self.prefix_token_id]
+                known[(r.prompt, r.max_tokens)] = tokens[-max(1, self.max_length - r.max_tokens):]
+        return [hf_generate.Job(known[(r.prompt, r.max_tokens)], r.max_tokens, tuple(s for s in r.until if s), r.prompt)
+                for r in requests]
+
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
         """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate)."""
         from harness.models import hf_generate
 
-        jobs = [hf_generate.Job((self._encode(r.prompt) or [self.prefix_token_id])[-max(1, self.max_length - r.max_tokens):],
-                                r.max_tokens, tuple(s for s in r.until if s), r.prompt) for r in requests]
         if getattr(self, "_continuous", None) is None:  # decided once per loaded model
             self._continuous = hf_generate.supports_continuous(self.model)
         if not self._continuous:
-            return hf_generate.batched(self.model, self.tokenizer, jobs, self.batch_size, self.device, progress)
-        # bf16/fp16 rounding depends on each row's padding and cache length: keep lm-eval's batch layout there
-        # (outputs equal lm-eval's bit for bit); float32 is layout-independent in practice, so refill freely
-        refill = str(self.dtype).endswith("float32")
-        return hf_generate.greedy(self.model, self.tokenizer, jobs, self.batch_size, self.device, progress, refill)
+            return hf_generate.batched(self.model, self.tokenizer, self._jobs(requests), self.batch_size, self.device,
+                                       progress)
+        if str(self.dtype).endswith("float32"):  # layout-independent in practice: refill freely
+            return hf_generate.greedy(self.model, self.tokenizer, self._jobs(requests), self.batch_size, self.device,
+                                      progress, refill=True)
+        # bf16/fp16 rounding depends on each row's padding and cache length: run lm-eval's batches, cut from
+        # the task's planned list when it holds these requests (outputs equal lm-eval's bit for bit)
+        plan = getattr(self, "_generate_plan", None) or []
+        wanted = set(requests)
+        if not wanted <= set(plan):
+            plan = list(requests)
+        jobs = self._jobs(plan)
+        chosen = [i for cohort in hf_generate.batches(jobs, self.batch_size)
+                  if any(plan[i] in wanted for i in cohort) for i in cohort]
+        texts = hf_generate.greedy(self.model, self.tokenizer, [jobs[i] for i in chosen], self.batch_size, self.device,
+                                   None, refill=False)
+        found = {}
+        for i, text in zip(chosen, texts):
+            found.setdefault(plan[i], text)
+        if progress:
+            progress(len(requests))
+        return [found[r] for r in requests]
 
 
 def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> list[tuple[list[int], list[int]]]:

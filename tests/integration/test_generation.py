@@ -92,3 +92,27 @@ def test_bf16_keeps_generates_layout_and_outputs():
     assert got == expected
     requests = [Generate(p, ("\n",), 32) for p in PROMPTS]
     assert model.generate(requests) == expected  # the adapter picks the layout-keeping mode in bf16
+
+
+def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cuts_them():
+    """lm-eval keeps a duplicate prompt in its batch; the runner dedupes, so the adapter cuts its batches
+    from the planned list (duplicates included) and its outputs stay equal to lm-eval's."""
+    from lm_eval.models.huggingface import HFLM
+
+    model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4))
+    full = [Generate(p, ("\n",), 24) for p in [PROMPTS[0], *PROMPTS, PROMPTS[3], PROMPTS[5]]]
+    unique = list(dict.fromkeys(full))
+
+    class Instance:  # what lm-eval's generate_until reads from a request
+        def __init__(self, request):
+            self.args = (request.prompt, {"until": list(request.until), "max_gen_toks": request.max_tokens,
+                                          "do_sample": False})
+
+    lm = HFLM(pretrained=model.model, tokenizer=model.tokenizer, backend="causal", batch_size=4)
+    theirs = dict(zip(full, lm.generate_until([Instance(r) for r in full], disable_tqdm=True)))
+    model.plan_generate(full)
+    assert model.generate(unique[:5]) + model.generate(unique[5:]) == [theirs[r] for r in unique]
+    def layout(requests):  # the prompts of each batch
+        return [sorted({requests[i].prompt for i in cohort}) for cohort in hf_generate.batches(model._jobs(requests), 4)]
+
+    assert layout(full) != layout(unique)  # the duplicates do move the batch boundaries
