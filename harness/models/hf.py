@@ -49,6 +49,7 @@ class HFModel:
         self._model: Any = None
         self._plan_requests: list[Loglikelihood] = []
         self._generate_plan: list[Generate] = []
+        self._prompt_tokens: dict[tuple[str, int], list[int]] = {}  # a planned task's prompts, encoded once
         self._plan: dict[Loglikelihood, tuple[tuple[list[int], list[int]], int]] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
@@ -348,7 +349,7 @@ class HFModel:
     def _jobs(self, requests: Sequence[Generate]) -> list:
         from harness.models import hf_generate
 
-        known = self.__dict__.setdefault("_prompt_tokens", {})  # a planned task's prompts, encoded once
+        known = self._prompt_tokens
         for r in requests:
             if (r.prompt, r.max_tokens) not in known:
                 tokens = self._encode(r.prompt) or [self.prefix_token_id]
