@@ -49,7 +49,7 @@ class HFModel:
         self._model: Any = None
         self._plan_requests: list[Loglikelihood] = []
         self._generate_plan: list[Generate] = []
-        self._prompt_tokens: dict[tuple[str, int], list[int]] = {}  # a planned task's prompts, encoded once
+        self._prompt_tokens: dict[tuple[str, int], list[int]] = {}  # (prompt, budget) -> tokens, encoded once
         self._plan: dict[Loglikelihood, tuple[tuple[list[int], list[int]], int]] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
@@ -345,6 +345,7 @@ class HFModel:
         splits them: in bf16/fp16 the batches are cut from this list, as lm-eval cuts them from its own
         (a duplicate takes a place in a batch there, and moving the boundaries changes rounding)."""
         self._generate_plan = list(requests)
+        self._prompt_tokens.clear()  # the memo holds one task's prompts at a time
 
     def _jobs(self, requests: Sequence[Generate]) -> list:
         from harness.models import hf_generate
@@ -371,10 +372,8 @@ class HFModel:
                                       progress, refill=True)
         # bf16/fp16 rounding depends on each row's padding and cache length: run lm-eval's batches, cut from
         # the task's planned list when it holds these requests (outputs equal lm-eval's bit for bit)
-        plan = getattr(self, "_generate_plan", None) or []
         wanted = set(requests)
-        if not wanted <= set(plan):
-            plan = list(requests)
+        plan = self._generate_plan if wanted <= set(self._generate_plan) else list(requests)
         jobs = self._jobs(plan)
         chosen = [i for cohort in hf_generate.batches(jobs, self.batch_size)
                   if any(plan[i] in wanted for i in cohort) for i in cohort]
