@@ -50,6 +50,7 @@ class HFModel:
         self._plan_requests: list[Loglikelihood] = []
         self._generate_plan: list[Generate] = []
         self._prompt_tokens: dict[tuple[str, int], list[int]] = {}  # (prompt, budget) -> tokens, encoded once
+        self._greedy: bool | None = None  # whether hf_generate.greedy can drive the model (known once loaded)
         self._plan: dict[Loglikelihood, tuple[tuple[list[int], list[int]], int]] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
@@ -342,8 +343,8 @@ class HFModel:
     # -- generation ------------------------------------------------------------------------------
     def plan_generate(self, requests: Sequence[Generate]) -> None:
         """A task's generation requests in item order, duplicates included, before the runner dedupes and
-        splits them: in bf16/fp16 the batches are cut from this list, as lm-eval cuts them from its own
-        (a duplicate takes a place in a batch there, and moving the boundaries changes rounding)."""
+        splits them: the batches are cut from this list, as lm-eval cuts them from its own (a duplicate
+        takes a place in a batch there, and moving the boundaries changes bf16 rounding)."""
         self._generate_plan = list(requests)
         self._prompt_tokens.clear()  # the memo holds one task's prompts at a time
 
@@ -359,31 +360,35 @@ class HFModel:
                 for r in requests]
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
-        """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate)."""
+        """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate).
+
+        Rounding follows each row's padding, so the rows run in lm-eval's batches, cut from the task's
+        planned list when it holds these requests (outputs equal lm-eval's bit for bit, in any dtype).
+        """
         from harness.models import hf_generate
 
-        if getattr(self, "_continuous", None) is None:  # decided once per loaded model
-            self._continuous = hf_generate.supports_continuous(self.model)
-        if not self._continuous:
-            return hf_generate.batched(self.model, self.tokenizer, self._jobs(requests), self.batch_size, self.device,
-                                       progress)
-        if str(self.dtype).endswith("float32"):  # layout-independent in practice: refill freely
-            return hf_generate.greedy(self.model, self.tokenizer, self._jobs(requests), self.batch_size, self.device,
-                                      progress, refill=True)
-        # bf16/fp16 rounding depends on each row's padding and cache length: run lm-eval's batches, cut from
-        # the task's planned list when it holds these requests (outputs equal lm-eval's bit for bit)
+        if self._greedy is None:  # decided once per loaded model
+            self._greedy = hf_generate.supports_greedy(self.model)
         wanted = set(requests)
         plan = self._generate_plan if wanted <= set(self._generate_plan) else list(requests)
         jobs = self._jobs(plan)
         chosen = [i for cohort in hf_generate.batches(jobs, self.batch_size)
                   if any(plan[i] in wanted for i in cohort) for i in cohort]
-        texts = hf_generate.greedy(self.model, self.tokenizer, [jobs[i] for i in chosen], self.batch_size, self.device,
-                                   None, refill=False)
-        found = {}
+        seen: set[Generate] = set()
+        for i in chosen:  # progress counts each requested prompt once
+            jobs[i].report = plan[i] in wanted and plan[i] not in seen
+            seen.add(plan[i])
+        if self._greedy:  # several of lm-eval's batches at once, within one batch's cache at full length
+            texts = hf_generate.greedy(self.model, self.tokenizer, [jobs[i] for i in chosen], self.batch_size,
+                                       self.device, progress, max_positions=self.batch_size * self.max_length)
+        else:
+            texts = hf_generate.batched(self.model, self.tokenizer, [jobs[i] for i in chosen], self.batch_size,
+                                        self.device, progress)
+        found = {r: "" for r in wanted if r.max_tokens <= 0}  # no budget: no batch, an empty text
+        if progress and found:
+            progress(len(found))
         for i, text in zip(chosen, texts):
             found.setdefault(plan[i], text)
-        if progress:
-            progress(len(requests))
         return [found[r] for r in requests]
 
 

@@ -16,8 +16,8 @@ How this path reproduces lm-eval while computing each context once:
    split into calls (response cache, resume).
 2. A row's first `start` tokens (`cache_start`) are canonical in lm-eval's row; their keys and values
    come from a cache: a prefix shared by every row once, then each context's own piece.
-3. The rest of each row runs against exactly W keys: `_padded_sdpa` (a registered transformers attention
-   function) adds masked zero keys, so padding positions are never computed, and our query blocks are
+3. The rest of each row runs against exactly W keys: `_padded_sdpa` (the attention of each forward pass,
+   through `hf_attention`) adds masked zero keys, so padding positions are never computed, and our query blocks are
    small exactly where lm-eval's are. Rows of any widths share a forward pass.
 4. Head, log-softmax and sum run in the model's dtype on the rows that predict continuation tokens, as
    lm-eval does (its bf16 log-softmax makes exact ties, which go to the first choice).
@@ -29,12 +29,13 @@ counts) the numbers are still exact-model log-probabilities, but bit-equality wi
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
+
+from harness.models import hf_attention
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]
 """Keys and values per layer, each (1, kv heads, positions, head dim)."""
@@ -43,9 +44,6 @@ Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
 VECTOR = 16  # float lanes of one score vector (the kernel's vector part / scalar tail boundary)
 SMALL_BLOCK = 3  # query blocks of this many rows or fewer take a different matrix kernel
-
-
-ATTENTION = "evalh_padded_sdpa"
 
 
 @dataclass(frozen=True)
@@ -71,19 +69,13 @@ class _Layout:
     kept: list | None
 
 
-_LAYOUT: contextvars.ContextVar[_Layout | None] = contextvars.ContextVar("evalh_layout", default=None)
-
-
-def _padded_sdpa(module, query, key, value, attention_mask, **kwargs):
-    """transformers' sdpa attention, run per row group (`_LAYOUT`): each row's cached keys (its `start`
+def _padded_sdpa(layout: _Layout, module, query, key, value, attention_mask, **kwargs):
+    """transformers' sdpa attention, run per row group of `layout`: each row's cached keys (its `start`
     positions, from `_Prefixes`), its new keys, and masked zero keys up to `width`, so the kernel splits
     score rows and query blocks as it does for lm-eval's row of that width. No transformers cache is used:
     the cached keys are copied once, straight into the buffer the kernel reads."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    layout = _LAYOUT.get()
-    if layout is None:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
     if layout.kept is not None:
         layout.kept.append((key, value))
     depth = module.layer_idx
@@ -121,24 +113,6 @@ def applies(model) -> bool:
     window = getattr(text, "sliding_window", None) if getattr(text, "use_sliding_window", True) else None
     return (next(model.parameters()).dtype in (torch.bfloat16, torch.float16) and not window
             and getattr(model.config, "_attn_implementation", None) == "sdpa" and split_head(model) is not None)
-
-
-@contextlib.contextmanager
-def _padded_attention(model) -> Iterator[None]:
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-
-    AttentionInterface.register(ATTENTION, _padded_sdpa)
-    AttentionMaskInterface.register(ATTENTION, sdpa_mask)
-    configs = {id(m.config): m.config for m in model.modules() if getattr(m, "config", None) is not None}
-    saved = {key: config._attn_implementation for key, config in configs.items()}
-    try:
-        for config in configs.values():
-            config._attn_implementation = ATTENTION
-        yield
-    finally:
-        for key, config in configs.items():
-            config._attn_implementation = saved[key]
 
 
 def query_block(queries: int) -> int:
@@ -273,11 +247,8 @@ def _run(decoder, jobs: list[_Job], device: str, keep: bool):
             groups.append(_Group(first, i, s, q, w, mask[None, None]))
             first = i
     layout = _Layout(jobs, groups, [] if keep else None)
-    token = _LAYOUT.set(layout)
-    try:
+    with hf_attention.attending(partial(_padded_sdpa, layout)):
         out = decoder(ids.to(device), position_ids=positions.to(device), use_cache=False)
-    finally:
-        _LAYOUT.reset(token)
     inverse = torch.empty(len(order), dtype=torch.long)
     inverse[torch.tensor(order)] = torch.arange(len(order))
     hidden = out.last_hidden_state[inverse.to(device)]
@@ -396,7 +367,7 @@ def score(model, pairs: Sequence[Pair], widths: Sequence[int], max_length: int, 
         for row in members:
             row.start, row.queries = start, query_count(start, row.width, len(row.tokens))
     results: list = [None] * len(pairs)
-    with _padded_attention(model):
+    with hf_attention.installed(model):
         prefixes = _Prefixes(decoder, rows, budget, device)
         for batch in _batches(rows, lambda r: r.queries, budget):
             jobs = [_Job(r.tokens[r.start:] + [0] * (r.queries + r.start - len(r.tokens)), prefixes.of(r), r.start, r.width)

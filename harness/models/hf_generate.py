@@ -1,28 +1,31 @@
-"""Greedy generation for causal LMs: continuous batching over one key/value cache.
+"""Greedy generation for causal LMs: lm-eval's batches, several decoding in one forward pass.
 
-`greedy` keeps up to `batch_size` rows decoding at once. A row leaves the batch the step it is done
-(end-of-sequence token, a stop string in its text, or its token budget), and waiting prompts take the free
-places at the next step: their prompts are run together, their caches left-padded to the batch's length
-(or the batch's to theirs) and joined to it. No step computes a row that has finished, and the batch stays
-full while prompts wait. Leading cache columns that are padding in every row are dropped as rows leave.
+Each row must see exactly what it sees in lm-eval's `generate_until`, which runs transformers' `generate`
+on batches of up to `batch_size` prompts (`batches`: grouped by stop strings and budget, longest prompt
+first), left-padded to the batch's longest prompt: in bf16 the rounding of attention depends on a row's
+padding and cache length (its batch's key count, and whether that batch has a padding mask at all), so a
+row moved to another batch drifts (39 of 100 wmt22 lines differed from lm-eval's when finished rows were
+refilled from the queue).
 
-Each row sees exactly what it would see alone: its own tokens at positions 0, 1, ... (left padding is
-masked and does not shift positions, as in transformers' `generate`), and the next token is the argmax of
-its logits. In float32 that gives transformers' outputs (100/100 wmt22 lines equal lm-eval's). In bf16 the
-rounding of attention depends on a row's padding and cache length, so refilled rows drift (39 of 100
-wmt22 lines differed from lm-eval's); `refill=False` keeps lm-eval's batches (`batches`) and each row's
-layout and only drops finished rows (rows do not affect each other's numbers): its outputs equal
-`generate()`'s on the same batches bit for bit, and 92 of 100 wmt22 lines equal lm-eval's. Models whose cache is not one plain key/value tensor per layer (sliding-window or hybrid
-layers), or whose generation config asks for logits processors, go through transformers' `generate`
-(`batched`), which keeps a finished row in its batch until the whole batch is done.
+`greedy` keeps each of those batches ("cohorts") as lm-eval lays it out, prompt width, key count and
+mask, but runs several at once: one forward pass takes every decoding row of every running cohort (linear
+layers give each row the same numbers in any batch), and the attention runs per cohort against that
+cohort's own keys (`_cohort_sdpa`). A row leaves the step it is done (end-of-sequence token, a stop string
+in its text, or its budget), where lm-eval keeps computing it until its whole batch is done. Outputs equal
+`generate()`'s on the same batches bit for bit, in float32 and bf16, and so lm-eval's (100/100 wmt22
+lines). Models whose cache is not one plain key/value tensor per layer (sliding-window or hybrid layers),
+that do not use sdpa attention, or whose generation config asks for logits processors go through
+transformers' `generate` (`batched`), one batch at a time.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
+from harness.models import hf_attention
 from harness.models.base import cut_at_stop
 from harness.models.hf_scoring import _cache_keyword as _CACHE_ARG
 
@@ -43,6 +46,7 @@ class Job:
     max_tokens: int
     stops: tuple[str, ...]
     text: str = ""  # the prompt's text: breaks ties between prompts of equal length, as lm-eval does
+    report: bool = True  # counted in progress when done (not for a duplicate or a row run only for layout)
     tokens: list[int] = field(default_factory=list)
 
 
@@ -70,11 +74,13 @@ def eos_ids(model, tokenizer) -> set[int]:
     return found
 
 
-def supports_continuous(model) -> bool:
-    """Whether `greedy` may drive this model: plain per-layer caches and no logits processors configured."""
+def supports_greedy(model) -> bool:
+    """Whether `greedy` may drive this model: sdpa attention, plain per-layer caches, no logits processors."""
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer
 
+    if getattr(model.config, "_attn_implementation", None) != "sdpa":
+        return False
     config = getattr(model, "generation_config", None)
     for name, neutral in _PROCESSORS.items():
         if config is not None and getattr(config, name, neutral) not in (neutral, None, [], 0, 1.0):
@@ -86,75 +92,87 @@ def supports_continuous(model) -> bool:
     return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
 
 
-class _Batch:
-    """The rows decoding now: their cache, attention mask, next positions and last tokens."""
+class _Cohort:
+    """One of lm-eval's batches, decoding: its rows' keys/values (room for every token they may add), how
+    many keys are filled, the padding mask (None when lm-eval's batch had no padding, as transformers then
+    passes none), next positions and last tokens. Finished rows are dropped; their places stay empty."""
 
-    def __init__(self) -> None:
-        self.jobs: list[int] = []
-        self.cache = None
-        self.mask = torch.zeros((0, 0), dtype=torch.long)
-        self.positions = torch.zeros(0, dtype=torch.long)
-        self.last = torch.zeros(0, dtype=torch.long)
+    def __init__(self, model, members: list[int], prompts: list[list[int]], max_tokens: int, device: str) -> None:
+        cache, mask, self.positions, self.last = _prefill(model, prompts, device)
+        self.jobs, self.length = members, mask.shape[1]
+        self.capacity = self.length + max_tokens
+        self.keys, self.values = [], []
+        for layer in cache.layers:
+            for store, filled in ((self.keys, layer.keys), (self.values, layer.values)):
+                room = filled.new_empty((*filled.shape[:2], self.capacity, filled.shape[3]))
+                room[:, :, :self.length] = filled
+                store.append(room)
+        self.padding = None if bool(mask.all()) else torch.nn.functional.pad(
+            mask.bool(), (0, max_tokens), value=True).to(device)
 
-    def __len__(self) -> int:
-        return len(self.jobs)
+    def held(self) -> int:
+        """Key/value positions this cohort holds."""
+        return len(self.jobs) * self.capacity
 
-    def join(self, jobs: list[int], cache, mask: torch.Tensor, positions: torch.Tensor, last: torch.Tensor) -> None:
-        if self.cache is None or not self.jobs:
-            self.jobs, self.cache, self.mask, self.positions, self.last = jobs, cache, mask, positions, last
-            return
-        width, new_width = self.mask.shape[1], mask.shape[1]
-        if new_width < width:
-            cache, mask = _left_pad(cache, mask, width - new_width)
-        elif new_width > width:
-            self.cache, self.mask = _left_pad(self.cache, self.mask, new_width - width)
-        for layer, new in zip(self.cache.layers, cache.layers):
-            layer.keys = torch.cat([layer.keys, new.keys])
-            layer.values = torch.cat([layer.values, new.values])
-        self.jobs = self.jobs + jobs
-        self.mask = torch.cat([self.mask, mask])
-        self.positions = torch.cat([self.positions, positions])
-        self.last = torch.cat([self.last, last])
-
-    def keep(self, rows: list[int], trim: bool = True) -> None:
-        """Keep only `rows` (indices into the batch), then (`trim`) drop columns that are padding in every row."""
+    def keep(self, rows: list[int]) -> None:
+        """Keep only `rows` (indices into the cohort's rows); the key count and mask stay lm-eval's."""
         if len(rows) == len(self.jobs):
             return
         self.jobs = [self.jobs[r] for r in rows]
-        if not rows:
-            self.cache = None
-            return
-        index = torch.tensor(rows, device=self.mask.device)
-        self.mask, self.positions, self.last = self.mask[index], self.positions[index], self.last[index]
-        present = self.mask.any(dim=0).nonzero()
-        start = int(present[0]) if len(present) and trim else 0
-        self.mask = self.mask[:, start:]
-        for layer in self.cache.layers:
-            layer.keys = layer.keys[index, :, start:]
-            layer.values = layer.values[index, :, start:]
+        index = torch.tensor(rows, dtype=torch.long)
+        self.positions, self.last = self.positions[index], self.last[index]
+        index = index.to(self.keys[0].device)
+        self.keys = [k[index] for k in self.keys]
+        self.values = [v[index] for v in self.values]
+        if self.padding is not None:
+            self.padding = self.padding[index]
 
 
-def _left_pad(cache, mask: torch.Tensor, count: int):
-    for layer in cache.layers:
-        layer.keys = torch.nn.functional.pad(layer.keys, (0, 0, count, 0))
-        layer.values = torch.nn.functional.pad(layer.values, (0, 0, count, 0))
-    return cache, torch.nn.functional.pad(mask, (count, 0))
+def _cohort_sdpa(cohorts: list[_Cohort], module, query, key, value, attention_mask, **kwargs):
+    """One decode step's attention, per cohort (their rows in order): the new key/value goes into the
+    cohort's store, and transformers' sdpa runs on the cohort's filled keys with its own mask."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    depth = module.layer_idx
+    out = query.new_empty((query.shape[0], query.shape[2], query.shape[1], query.shape[3]))
+    at = 0
+    for cohort in cohorts:
+        rows, end = slice(at, at + len(cohort.jobs)), cohort.length + 1
+        keys, values = cohort.keys[depth], cohort.values[depth]
+        keys[:, :, cohort.length] = key[rows, :, 0]
+        values[:, :, cohort.length] = value[rows, :, 0]
+        mask = None if cohort.padding is None else cohort.padding[:, None, None, :end]
+        out[rows], _ = sdpa_attention_forward(module, query[rows], keys[:, :, :end], values[:, :, :end], mask, **kwargs)
+        at += len(cohort.jobs)
+    return out, None
+
+
+def _step(model, cohorts: list[_Cohort], device: str) -> None:
+    """One decode step of every running cohort, in one forward pass: each row's next token into `last`."""
+    last = torch.cat([c.last for c in cohorts])[:, None]
+    positions = torch.cat([c.positions for c in cohorts])[:, None]
+    with hf_attention.attending(partial(_cohort_sdpa, cohorts)):
+        out = model(last.to(device), position_ids=positions.to(device), use_cache=False, logits_to_keep=1)
+    chosen = out.logits[:, -1].argmax(dim=-1).cpu()
+    at = 0
+    for cohort in cohorts:
+        cohort.last = chosen[at:at + len(cohort.jobs)]
+        cohort.positions = cohort.positions + 1
+        cohort.length += 1
+        at += len(cohort.jobs)
 
 
 def greedy(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str, progress: Progress = None,
-           refill: bool = True) -> list[str]:
-    """Greedy continuations of every job, continuous batching (module docstring); texts cut at stop strings.
+           max_positions: int | None = None) -> list[str]:
+    """Greedy continuations of every job in lm-eval's batches (module docstring); texts cut at stop strings.
 
-    With `refill=False` a new batch starts only when the last one is done, and its cache keeps its columns:
-    every row sees the padding and cache length transformers' `generate` (and lm-eval) would give it.
+    Cohorts start in lm-eval's order while the running ones hold at most `max_positions` key/value positions
+    (one cohort always runs). `progress` counts finished jobs whose `report` is set.
     """
-    from transformers import DynamicCache
-
     stop_ids = eos_ids(model, tokenizer)
-    cohorts = batches(jobs, batch_size)  # without refill, each is admitted whole into an empty batch
-    pending = [i for cohort in cohorts for i in cohort][::-1] if refill else []  # pop() takes the next
+    waiting = batches(jobs, batch_size)[::-1]  # pop() takes the next
     texts: list[str] = [""] * len(jobs)
-    batch = _Batch()
+    running: list[_Cohort] = []
 
     def finished(i: int) -> bool:
         job = jobs[i]
@@ -165,41 +183,45 @@ def greedy(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str, 
             return True
         return len(job.tokens) >= job.max_tokens
 
-    def settle(rows: list[int]) -> None:
-        """Drop the rows whose job is done."""
-        done = [r for r in rows if finished(batch.jobs[r])]
+    def settle(cohort: _Cohort) -> None:
+        """Take each row's new token; drop the rows whose job is done."""
+        for r, i in enumerate(cohort.jobs):
+            jobs[i].tokens.append(int(cohort.last[r]))
+        done = {r for r, i in enumerate(cohort.jobs) if finished(i)}
         for r in done:
-            job = jobs[batch.jobs[r]]
-            texts[batch.jobs[r]] = cut_at_stop(tokenizer.decode(job.tokens, skip_special_tokens=True), job.stops)
-        if done:
-            batch.keep([r for r in range(len(batch)) if r not in set(done)], trim=refill)
-            if progress:
-                progress(len(done))
+            job = jobs[cohort.jobs[r]]
+            texts[cohort.jobs[r]] = cut_at_stop(tokenizer.decode(job.tokens, skip_special_tokens=True), job.stops)
+        reported = sum(jobs[cohort.jobs[r]].report for r in done)
+        cohort.keep([r for r in range(len(cohort.jobs)) if r not in done])
+        if progress and reported:
+            progress(reported)
 
-    cohorts.reverse()
-    while pending or (cohorts and not refill) or len(batch):
-        if (pending and len(batch) < batch_size) or (not refill and cohorts and not len(batch)):
-            admitted = [pending.pop() for _ in range(min(batch_size - len(batch), len(pending)))] if refill \
-                else cohorts.pop()
-            before = len(batch)
-            batch.join(admitted, *_prefill(model, [jobs[i].prompt for i in admitted], device, DynamicCache))
-            for r, i in enumerate(admitted):
-                jobs[i].tokens.append(int(batch.last[before + r]))
-            settle(list(range(before, len(batch))))
-            continue
-        batch.mask = torch.nn.functional.pad(batch.mask, (0, 1), value=1)
-        out = model(batch.last[:, None].to(device), attention_mask=batch.mask.to(device),
-                    position_ids=batch.positions[:, None].to(device), **{_CACHE_ARG(model): batch.cache}, use_cache=True)
-        batch.positions = batch.positions + 1
-        batch.last = out.logits[:, -1].argmax(dim=-1).cpu()
-        for r, i in enumerate(batch.jobs):
-            jobs[i].tokens.append(int(batch.last[r]))
-        settle(list(range(len(batch))))
+    def fits(members: list[int]) -> bool:
+        if not running or max_positions is None:
+            return True
+        size = len(members) * (max(len(jobs[i].prompt) for i in members) + jobs[members[0]].max_tokens)
+        return sum(c.held() for c in running) + size <= max_positions
+
+    with hf_attention.installed(model):
+        while waiting or running:
+            while waiting and fits(waiting[-1]):
+                members = waiting.pop()
+                cohort = _Cohort(model, members, [jobs[i].prompt for i in members], jobs[members[0]].max_tokens, device)
+                settle(cohort)
+                if cohort.jobs:
+                    running.append(cohort)
+            if running:
+                _step(model, running, device)
+                for cohort in running:
+                    settle(cohort)
+                running = [c for c in running if c.jobs]
     return texts
 
 
-def _prefill(model, prompts: list[list[int]], device: str, cache_class):
-    """Run left-padded prompts; their cache, mask, next positions and first generated tokens."""
+def _prefill(model, prompts: list[list[int]], device: str):
+    """Run left-padded prompts, as `generate` does; their cache, mask, next positions and first tokens."""
+    from transformers import DynamicCache
+
     width = max(len(p) for p in prompts)
     ids = torch.zeros((len(prompts), width), dtype=torch.long)
     mask = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -207,7 +229,7 @@ def _prefill(model, prompts: list[list[int]], device: str, cache_class):
         ids[j, width - len(tokens):] = torch.tensor(tokens)
         mask[j, width - len(tokens):] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    cache = cache_class(config=model.config)
+    cache = DynamicCache(config=model.config)
     out = model(ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
                 **{_CACHE_ARG(model): cache}, use_cache=True, logits_to_keep=1)
     first = out.logits[:, -1].argmax(dim=-1).cpu()
@@ -242,7 +264,7 @@ def batched(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str,
             text = tokenizer.decode(jobs[i].tokens, skip_special_tokens=True)
             out[i] = cut_at_stop(text, (*jobs[i].stops, eos_text))
         if progress:
-            progress(len(batch))
+            progress(sum(jobs[i].report for i in batch))
     return out
 
 

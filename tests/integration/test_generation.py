@@ -1,4 +1,5 @@
-"""Continuous-batching greedy decoding (hf_generate.greedy) gives exactly transformers' generate() output."""
+"""Greedy decoding of several lm-eval batches at once (hf_generate.greedy) gives exactly transformers' generate()
+output on those batches, and so lm-eval's."""
 import pytest
 
 from harness.models import hf_generate
@@ -30,22 +31,23 @@ def count_rows(model):
     return seen, lambda: setattr(model.model, "forward", forward)
 
 
-@pytest.mark.parametrize("refill", [True, False])
+@pytest.mark.parametrize("max_positions", [None, 1])
 @pytest.mark.parametrize("batch_size", [1, 3, 16])
-def test_continuous_equals_generate_on_an_untrained_model(batch_size, refill):
-    """Refills at every batch size, budgets from 1 token up, with and without stop strings (fp32)."""
+def test_greedy_equals_generate_on_an_untrained_model(batch_size, max_positions):
+    """Every batch size, all batches at once or one at a time, budgets from 1 token up, with and without
+    stop strings (fp32)."""
     model = load_model("tiny-random", LoadOptions(dtype="float32"))
-    assert hf_generate.supports_continuous(model.model)
+    assert hf_generate.supports_greedy(model.model)
     budgets = [1, 7, 20, 3, 12, 30, 5, 16, 2, 9]
     stops = [(), ("e",), (), ("\n", " the"), (), ("a",), (), ("\n",), (), ("zz",)]
     expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), batch_size, "cpu")
     got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), batch_size, "cpu",
-                             refill=refill)
+                             max_positions=max_positions)
     assert got == expected
 
 
 @pytest.mark.slow
-def test_continuous_equals_generate_on_smollm2_and_skips_finished_rows():
+def test_greedy_equals_generate_on_smollm2_and_skips_finished_rows():
     """Real prompts, batch of 4 for 10 prompts (fp32): identical texts, and fewer rows computed."""
     model = load_model("smollm2", LoadOptions(dtype="float32"))
     budgets, stops = [32] * len(PROMPTS), [("\n",)] * len(PROMPTS)
@@ -53,22 +55,22 @@ def test_continuous_equals_generate_on_smollm2_and_skips_finished_rows():
     try:
         expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu")
         padded_rows, seen["rows"] = seen["rows"], 0
-        continuous = jobs(model, budgets, stops)
-        got = hf_generate.greedy(model.model, model.tokenizer, continuous, 4, "cpu")
+        ours = jobs(model, budgets, stops)
+        got = hf_generate.greedy(model.model, model.tokenizer, ours, 4, "cpu")
     finally:
         restore()
     assert got == expected
     assert "bonjour" in got[2].lower() and "\n" not in "".join(got)
     assert seen["rows"] < padded_rows
     # every row computed is a prompt (prefill) or a token some job still needed
-    assert seen["rows"] <= len(PROMPTS) + sum(len(j.tokens) for j in continuous)
+    assert seen["rows"] <= len(PROMPTS) + sum(len(j.tokens) for j in ours)
 
 
-def test_model_generate_uses_continuous_batching_and_keeps_request_order():
+def test_model_generate_uses_greedy_and_keeps_request_order():
     model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=2))
     requests = [Generate(p, ("\n",), 6) for p in PROMPTS[:5]]
     together = model.generate(requests)
-    assert model._continuous is True
+    assert model._greedy is True
     assert together == [model.generate([r])[0] for r in requests]
 
 
@@ -84,14 +86,14 @@ def test_empty_prompt_and_zero_budget():
 
 @pytest.mark.slow
 def test_bf16_keeps_generates_layout_and_outputs():
-    """In bf16 rounding follows each row's padding: without refill, outputs equal generate()'s bit for bit."""
+    """In bf16 rounding follows each row's padding and its batch's mask: outputs equal generate()'s bit for bit."""
     model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4))
     budgets, stops = [32] * len(PROMPTS), [("\n",)] * len(PROMPTS)
     expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu")
-    got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu", refill=False)
+    got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu")
     assert got == expected
     requests = [Generate(p, ("\n",), 32) for p in PROMPTS]
-    assert model.generate(requests) == expected  # the adapter picks the layout-keeping mode in bf16
+    assert model.generate(requests) == expected
 
 
 def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cuts_them():
