@@ -16,9 +16,9 @@ How this path reproduces lm-eval while computing each context once:
    split into calls (response cache, resume).
 2. A row's first `start` tokens (`cache_start`) are canonical in lm-eval's row; their keys and values
    come from a cache: a prefix shared by every row once, then each context's own piece.
-3. The rest of each row runs against exactly W keys: `_padded_sdpa` (the attention of each forward pass,
-   through `hf_attention`) adds masked zero keys, so padding positions are never computed, and our query blocks are
-   small exactly where lm-eval's are. Rows of any widths share a forward pass.
+3. The rest of each row runs against exactly W keys: `_padded_sdpa` (the attention of each forward
+   pass, through `hf_attention`) adds masked zero keys, so padding positions are never computed, and our
+   query blocks are small exactly where lm-eval's are. Rows of any widths share a forward pass.
 4. Head, log-softmax and sum run in the model's dtype on the rows that predict continuation tokens, as
    lm-eval does (its bf16 log-softmax makes exact ties, which go to the first choice).
 

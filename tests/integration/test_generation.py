@@ -2,7 +2,7 @@
 output on those batches, and so lm-eval's."""
 import pytest
 
-from harness.models import hf_generate
+from harness.models import hf_attention, hf_generate
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Generate
 
@@ -120,7 +120,7 @@ def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cut
     assert layout(full) != layout(unique)  # the duplicates do move the batch boundaries
 
 
-def test_a_cohort_keeps_its_mask_after_its_padded_rows_leave():
+def test_a_cohort_keeps_its_mask_after_its_padded_rows_leave(monkeypatch):
     """lm-eval keeps a finished row in its batch, so a batch that had padding passes a mask to every step;
     without one, sdpa takes another kernel (1 in 936 head rows differed in bf16, measured). A cohort
     keeps its mask when only unpadded rows remain, and has none when lm-eval's batch had no padding."""
@@ -131,4 +131,13 @@ def test_a_cohort_keeps_its_mask_after_its_padded_rows_leave():
     cohort.keep([0])
     assert cohort.jobs == [0] and bool(cohort.padding.all())  # only the unpadded row: the mask stays
     assert cohort.length == len(long) and cohort.keys[0].shape[0] == 1
+    from transformers.integrations import sdpa_attention
+
+    masks, sdpa = [], sdpa_attention.sdpa_attention_forward
+    monkeypatch.setattr(sdpa_attention, "sdpa_attention_forward",
+                        lambda module, q, k, v, mask, **kw: masks.append(mask) or sdpa(module, q, k, v, mask, **kw))
+    with hf_attention.installed(model.model):
+        hf_generate._step(model.model, [cohort], "cpu")
+    assert masks and all(m is not None and m.shape[-1] == len(long) + 1 for m in masks)
+    assert cohort.length == len(long) + 1
     assert hf_generate._Cohort(model.model, [0, 1], [short, short], 4, "cpu").padding is None
