@@ -111,6 +111,9 @@ class Runner:
             for kind, method in ((Loglikelihood, self.model.loglikelihood), (Generate, self.model.generate),
                                  (Rolling, self.model.loglikelihood_rolling)):
                 batch = [r for r in pending if isinstance(r, kind)]
+                order = getattr(self.model, "generation_order", None)
+                if kind is Generate and order is not None and batch:  # calls that run whole batches
+                    batch = order(batch)
                 for chunk in self._chunks(batch):
                     responses = method(chunk, progress=bar.update)
                     self.memo.update(zip(chunk, responses, strict=True))

@@ -51,6 +51,7 @@ class HFModel:
         self._generate_plan: list[Generate] = []
         self._prompt_tokens: dict[tuple[str, int], list[int]] = {}  # (prompt, budget) -> tokens, encoded once
         self._greedy: bool | None = None  # whether hf_generate.greedy can drive the model (known once loaded)
+        self._generated: dict[Generate, str] = {}  # texts of the planned task's rows computed so far
         self._plan: dict[Loglikelihood, tuple[tuple[list[int], list[int]], int]] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
@@ -347,6 +348,19 @@ class HFModel:
         takes a place in a batch there, and moving the boundaries changes bf16 rounding)."""
         self._generate_plan = list(requests)
         self._prompt_tokens.clear()  # the memo holds one task's prompts at a time
+        self._generated.clear()
+
+    def generation_order(self, requests: Sequence[Generate]) -> list[Generate]:
+        """The requests in the order their batches run, so that calls cut from this order each run whole
+        batches (in item order nearly every call touches nearly every batch)."""
+        from harness.models import hf_generate
+
+        plan = self._generate_plan if set(requests) <= set(self._generate_plan) else list(requests)
+        rank: dict[Generate, int] = {}
+        for cohort in hf_generate.batches(self._jobs(plan), self.batch_size):
+            for i in cohort:
+                rank.setdefault(plan[i], len(rank))
+        return sorted(requests, key=lambda r: rank.get(r, len(rank)))
 
     def _jobs(self, requests: Sequence[Generate]) -> list:
         from harness.models import hf_generate
@@ -363,30 +377,38 @@ class HFModel:
         """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate).
 
         Rounding follows each row's padding, so the rows run in lm-eval's batches, cut from the task's
-        planned list when it holds these requests (outputs equal lm-eval's bit for bit, in any dtype).
+        planned list when it holds these requests (outputs equal lm-eval's bit for bit, in any dtype). A
+        batch runs whole, so the texts of its other rows are kept for the calls that ask for them.
         """
         from harness.models import hf_generate
 
-        if self._greedy is None:  # decided once per loaded model
-            self._greedy = hf_generate.supports_greedy(self.model)
         wanted = set(requests)
-        plan = self._generate_plan if wanted <= set(self._generate_plan) else list(requests)
+        planned = wanted <= set(self._generate_plan)
+        plan = self._generate_plan if planned else list(requests)
+        found = self._generated if planned else {}  # a planned batch's rows are computed once per task
+        for r in wanted:
+            if r.max_tokens <= 0:  # no budget: no batch, an empty text
+                found[r] = ""
+        todo = {r for r in wanted if r not in found}
+        if progress and len(todo) < len(wanted):
+            progress(len(wanted) - len(todo))
         jobs = self._jobs(plan)
         chosen = [i for cohort in hf_generate.batches(jobs, self.batch_size)
-                  if any(plan[i] in wanted for i in cohort) for i in cohort]
+                  if any(plan[i] in todo for i in cohort) for i in cohort]
         seen: set[Generate] = set()
         for i in chosen:  # progress counts each requested prompt once
-            jobs[i].report = plan[i] in wanted and plan[i] not in seen
+            jobs[i].report = plan[i] in todo and plan[i] not in seen
             seen.add(plan[i])
-        if self._greedy:  # several of lm-eval's batches at once, within one batch's cache at full length
-            texts = hf_generate.greedy(self.model, self.tokenizer, [jobs[i] for i in chosen], self.batch_size,
-                                       self.device, progress, max_positions=self.batch_size * self.max_length)
-        else:
-            texts = hf_generate.batched(self.model, self.tokenizer, [jobs[i] for i in chosen], self.batch_size,
-                                        self.device, progress)
-        found = {r: "" for r in wanted if r.max_tokens <= 0}  # no budget: no batch, an empty text
-        if progress and found:
-            progress(len(found))
+        texts: list[str] = []
+        if chosen:
+            if self._greedy is None:  # decided once per loaded model
+                self._greedy = hf_generate.supports_greedy(self.model)
+            rows = [jobs[i] for i in chosen]
+            if self._greedy:  # several of lm-eval's batches at once, within one batch's cache at full length
+                texts = hf_generate.greedy(self.model, self.tokenizer, rows, self.batch_size, self.device, progress,
+                                           max_positions=self.batch_size * self.max_length)
+            else:
+                texts = hf_generate.batched(self.model, self.tokenizer, rows, self.batch_size, self.device, progress)
         for i, text in zip(chosen, texts):
             found.setdefault(plan[i], text)
         return [found[r] for r in requests]

@@ -141,3 +141,39 @@ def test_a_cohort_keeps_its_mask_after_its_padded_rows_leave(monkeypatch):
     assert masks and all(m is not None and m.shape[-1] == len(long) + 1 for m in masks)
     assert cohort.length == len(long) + 1
     assert hf_generate._Cohort(model.model, [0, 1], [short, short], 4, "cpu").padding is None
+
+
+@pytest.mark.slow
+def test_a_cached_run_computes_each_prompt_once_and_each_call_runs_whole_batches(shared_data, tmp_path):
+    """With a response cache the runner asks in calls of `flush_every` requests. Cut in item order, nearly
+    every call touched nearly every batch, and each batch runs whole (3.6x the rows for wmt22 in calls of
+    20): the runner now asks in the order the batches run, and rows computed for another call are kept."""
+    from harness.cache import ResponseCache
+    from harness.runner import Runner
+    from harness.tasks.loader import build_index
+
+    model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4))
+    spec = build_index().tasks["wmt22_en_de"]
+    whole = Runner(model, data_dir=shared_data, limit=12).run_task(spec)[1]
+    calls, generate = [], model.generate
+
+    def counted(requests, progress=None):
+        seen, forward = {"rows": 0}, model.model.forward
+
+        def rows(*args, **kwargs):
+            ids = args[0] if args else kwargs["input_ids"]
+            seen["rows"] += ids.shape[0] if ids.shape[1] > 1 else 0  # prompts run (prefill passes)
+            return forward(*args, **kwargs)
+
+        model.model.forward = rows
+        try:
+            return generate(requests, progress)
+        finally:
+            model.model.forward = forward
+            calls.append((len(requests), seen["rows"]))
+
+    model.generate = counted
+    with ResponseCache.open(tmp_path / "responses.sqlite") as cache:
+        split = Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4).run_task(spec)[1]
+    assert split == whole
+    assert len(calls) == 3 and all(asked == run for asked, run in calls), calls
