@@ -351,7 +351,12 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.data_dir / pair.data_file).is_file():
             sys.exit(f"missing data file: {args.data_dir / pair.data_file} (use --data-dir)")
     model = (args.model_dir or default_model_folder()).resolve()
-    print(f"model: {model}\ndata: {args.data_dir}\nlimit {args.limit}, dtype {args.dtype}, batch size {args.batch_size}")
+    import torch
+
+    from harness.hardware import describe
+
+    print(f"model: {model}\ndata: {args.data_dir}\nlimit {args.limit}, dtype {args.dtype}, batch size {args.batch_size}\n"
+          f"{describe(torch.get_num_threads())}")
     with tempfile.TemporaryDirectory(prefix="evalh-vs-lmeval-") as tmp:
         (Path(tmp) / "runs").mkdir()
         (Path(tmp) / "lm_eval_tasks").mkdir()

@@ -458,8 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     folder = (args.model_dir or default_model_folder()).resolve()
+    from harness.hardware import describe
+
     print(f"model: {folder}\ndata: {args.data_dir}\ndtype {args.dtype}, batch size {args.batch_size}, "
-          f"torch threads {torch.get_num_threads()}, repeats {args.repeats}")
+          f"repeats {args.repeats}\n{describe(torch.get_num_threads())}")
     cases = [CASES[k] for k in CASES if k in args.cases]
     with tempfile.TemporaryDirectory(prefix="evalh-speed-") as tmp:
         bench = Bench(args, folder, Path(tmp))

@@ -93,12 +93,9 @@ class Runner:
             raise DataError(f"task {spec.name}: {exc} (split '{split}')") from None
 
     def _execute(self, task: str, items: Sequence[Item]) -> list[Outcome]:
-        plan = getattr(self.model, "plan_loglikelihood", None)
-        if plan is not None:  # the task's whole set of scoring requests, before any is answered or split
-            plan(list(dict.fromkeys(r for item in items for r in item.requests if isinstance(r, Loglikelihood))))
-        plan = getattr(self.model, "plan_generate", None)
-        if plan is not None:  # generation requests in item order, duplicates included
-            plan([r for item in items for r in item.requests if isinstance(r, Generate)])
+        plan = getattr(self.model, "plan", None)
+        if plan is not None:  # the task's whole set of requests, before any is answered or split
+            plan([r for item in items for r in item.requests])
         pending = list(dict.fromkeys(r for item in items for r in item.requests if r not in self.memo))
         if self.cache is not None and pending:
             cached = self.cache.get_many(self._fingerprint, pending)
@@ -111,8 +108,8 @@ class Runner:
             for kind, method in ((Loglikelihood, self.model.loglikelihood), (Generate, self.model.generate),
                                  (Rolling, self.model.loglikelihood_rolling)):
                 batch = [r for r in pending if isinstance(r, kind)]
-                order = getattr(self.model, "generation_order", None)
-                if kind is Generate and order is not None and batch:  # calls that run whole batches
+                order = getattr(self.model, "order", None)
+                if order is not None and batch:  # calls that run whole forward passes
                     batch = order(batch)
                 for chunk in self._chunks(batch):
                     responses = method(chunk, progress=bar.update)

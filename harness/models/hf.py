@@ -3,7 +3,8 @@
 Scoring follows lm-eval's `hf` model exactly (tokenisation of context/continuation pairs, the prefix
 token for empty contexts, left truncation, greedy check), so the same items give the same numbers: in
 float32 through shared-prefix scoring (hf_scoring), in bf16/fp16 through hf_aligned, which also reproduces
-lm-eval's rounding (it depends on lm-eval's batch layout, planned per task by `plan_loglikelihood`).
+lm-eval's rounding (it depends on lm-eval's batch layout). The forward passes are laid out per task (`plan`,
+hf_plan), so a request's numbers do not depend on how the runner splits the task into calls.
 A local folder or GGUF file loads lazily: its identity (ModelInfo, fingerprint) is read from its files
 (hf_identity), and the tokenizer and weights load on the first call that needs them, so a run answered
 entirely by the response cache never loads them. Hub models load at once.
@@ -20,7 +21,8 @@ from harness.errors import EvalhError, ModelError
 from harness.models import hf_identity
 from harness.models.base import ModelInfo, Progress
 from harness.models.hf_identity import FolderFacts
-from harness.requests import Generate, Loglikelihood, Rolling
+from harness.models.hf_plan import TaskPlan
+from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 _DEFAULT_MAX_LENGTH = 2048
 SCORING_VERSION = "4"
@@ -42,17 +44,14 @@ class HFModel:
         self.name = name
         self.shared_prefix = shared_prefix
         self.device = hf_identity.resolve_device(device)
-        self._dtype_name = hf_identity.resolve_dtype(dtype, self.device)
+        self._dtype_name, self._dtype_reason = hf_identity.resolve_dtype(dtype, self.device)
         self._source, self._gguf_sha, self._size_label = source, None, size_label
         self._batch_size = batch_size if batch_size == "auto" else max(1, int(batch_size))
         self._tokenizer: Any = None
         self._model: Any = None
-        self._plan_requests: list[Loglikelihood] = []
-        self._generate_plan: list[Generate] = []
+        self._task = TaskPlan([])  # the task being run (`plan`)
         self._prompt_tokens: dict[tuple[str, int], list[int]] = {}  # (prompt, budget) -> tokens, encoded once
         self._greedy: bool | None = None  # whether hf_generate.greedy can drive the model (known once loaded)
-        self._generated: dict[Generate, str] = {}  # texts of the planned task's rows computed so far
-        self._plan: dict[Loglikelihood, tuple[tuple[list[int], list[int]], int]] | None = None
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
             from harness.models.gguf_cache import converted_folder
@@ -166,7 +165,8 @@ class HFModel:
             name=self.name, adapter="hf", source=self._source, parameters=self._parameters,
             size_label=self._size_label, fingerprint=self._fingerprint, dtype=self._dtype_name, device=self.device,
             context_length=self.max_length, revision=self._revision,
-            extra={"architecture": self._architecture, **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {})},
+            extra={"architecture": self._architecture, **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {}),
+                   **({"dtype_reason": self._dtype_reason} if self._dtype_reason else {})},
         )
 
     # -- tokenisation (lm-eval's rules) ------------------------------------------------------------
@@ -247,41 +247,77 @@ class HFModel:
             merged = [{"role": first["role"], "content": f"{system['content']}\n\n{first['content']}"}, *messages[2:]]
             return self.tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
 
-    # -- scoring ---------------------------------------------------------------------------------
-    def plan_loglikelihood(self, requests: Sequence[Loglikelihood]) -> None:
-        """The whole of a task's scoring requests, before the runner splits them into calls.
+    # -- a task's layout ----------------------------------------------------------------------------
+    def plan(self, requests: Sequence[Request]) -> None:
+        """The whole of a task's requests, in item order with duplicates, before the runner dedupes them,
+        asks the response cache and splits the rest into calls.
 
-        In bf16/fp16, lm-eval's numbers depend on which requests share a batch (hf_aligned), so the layout
-        is planned over the task, as lm-eval batches it; later calls score any subset with the same
-        numbers (a resumed run equals an uninterrupted one). Nothing is tokenised until a call needs it.
+        The forward passes are cut from these (hf_plan), as lm-eval batches a task: a request's numbers
+        then never depend on how the task is split into calls, and in bf16/fp16 they are lm-eval's
+        (hf_aligned). Nothing is tokenised or loaded until a call needs it.
         """
-        self._plan_requests, self._plan = list(requests), None
+        self._task = TaskPlan(requests)
+        self._prompt_tokens.clear()  # the memo holds one task's prompts at a time
 
-    def _planned(self, requests: Sequence[Loglikelihood]) -> tuple[list, list[int]]:
-        """Token pairs and lm-eval batch widths of `requests`: from the task's plan when it holds them all
-        (tokenised and planned on the first call), else planned over these requests alone."""
-        from harness.models import hf_aligned
+    def order(self, requests: Sequence[Request]) -> list[Request]:
+        """`requests` (of one kind, all planned) in the order their forward passes run, so that calls cut
+        from this order each run whole passes; unplanned requests keep their order."""
+        if not requests:
+            return []
+        kind = type(requests[0])
+        if not self._task.covers(kind, requests):
+            return list(requests)
+        if kind is Generate:
+            planned = self._task.generation
+            cohorts = self._generation_batches(planned)
+            rank: dict[Request, int] = {}
+            for cohort in cohorts:
+                for i in cohort:
+                    rank.setdefault(planned[i], len(rank))
+        else:
+            planned = self._task.scoring if kind is Loglikelihood else self._task.rolling
+            scorer = self._scorer(self._task) if kind is Loglikelihood else self._roller(self._task)
+            rank = {}
+            for i in scorer.order():
+                rank.setdefault(planned[i], len(rank))
+        return sorted(requests, key=lambda r: rank.get(r, len(rank)))
 
-        if self._plan is None and self._plan_requests:
-            pairs = self.encode_pairs([(r.context, r.continuation) for r in self._plan_requests])
-            widths = hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)
-            self._plan = dict(zip(self._plan_requests, zip(pairs, widths)))
-        if self._plan is not None and all(r in self._plan for r in requests):
-            return [self._plan[r][0] for r in requests], [self._plan[r][1] for r in requests]
-        pairs = self.encode_pairs([(r.context, r.continuation) for r in requests])
-        return pairs, hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)
+    def _for(self, kind: type, requests: Sequence[Request]) -> TaskPlan:
+        """The task's plan when it holds these requests, else a plan of this call alone."""
+        return self._task if self._task.covers(kind, requests) else TaskPlan(requests)
+
+    # -- scoring ---------------------------------------------------------------------------------
+    def _scorer(self, task: TaskPlan):
+        """The plan's scorer: lm-eval's layout in bf16/fp16 (hf_aligned), shared-prefix float32 otherwise."""
+        if task.scorer is None:
+            pairs = self.encode_pairs([(r.context, r.continuation) for r in task.scoring])
+            if any(not cont for _, cont in pairs):
+                raise ModelError("a continuation encoded to no tokens; nothing to score")
+            if self._aligned():
+                from harness.models import hf_aligned
+
+                if any(len(cont) > self.max_length for _, cont in pairs):
+                    raise ModelError(f"model {self.name}: a continuation is longer than the context window "
+                                     f"({self.max_length} tokens)")
+                widths = hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)
+                task.scorer = hf_aligned.Scorer(self.model, pairs, widths, self.max_length, self.batch_size, self.device)
+            else:
+                from harness.models.hf_plan import FloatScorer
+
+                text = getattr(self.model.config, "text_config", None) or self.model.config
+                task.scorer = FloatScorer(self.model, pairs, self.max_length, self.batch_size, self.device,
+                                          getattr(text, "sliding_window", None), self.shared_prefix)
+        return task.scorer
 
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
-        if not self._aligned():
-            return self.score_tokens(self.encode_pairs([(r.context, r.continuation) for r in requests]), progress)
-        from harness.models import hf_aligned
+        """Sum of log-probabilities of each continuation given its context, and whether it is greedy.
 
-        pairs, widths = self._planned(requests)
-        if any(not cont for _, cont in pairs):
-            raise ModelError("a continuation encoded to no tokens; nothing to score")
-        if any(len(cont) > self.max_length for _, cont in pairs):
-            raise ModelError(f"model {self.name}: a continuation is longer than the context window ({self.max_length} tokens)")
-        return hf_aligned.score(self.model, pairs, widths, self.max_length, self.batch_size, self.device, progress)
+        bf16/fp16 models give lm-eval's numbers bit for bit (hf_aligned); float32 models go through
+        shared-prefix scoring (hf_scoring.Packed), pairs that need lm-eval's left truncation plainly.
+        """
+        task = self._for(Loglikelihood, requests)
+        index = {r: i for i, r in enumerate(task.scoring)}
+        return self._scorer(task).answers([index[r] for r in requests], progress)
 
     def _aligned(self) -> bool:
         """Score the way that reproduces lm-eval's bf16/fp16 numbers bit for bit (hf_aligned), when it applies."""
@@ -289,79 +325,33 @@ class HFModel:
 
         return self.shared_prefix and hf_aligned.applies(self.model)
 
-    def score_tokens(self, encoded: Sequence[tuple[list[int], list[int]]], progress: Progress = None) -> list[tuple[float, bool]]:
-        """Sum of log-probabilities of each continuation given its context, and whether it is greedy
-        (float32 log-softmax; `loglikelihood` takes hf_aligned instead for bf16/fp16 models).
+    def _roller(self, task: TaskPlan):
+        if task.roller is None:
+            from harness.models.hf_plan import RollingScorer
 
-        Pairs that fit the context window go through shared-prefix scoring (hf_scoring.packed) unless it is
-        switched off; pairs that need lm-eval's left truncation are scored plainly.
-        """
-        from harness.models import hf_scoring
-
-        if any(not cont for _, cont in encoded):
-            raise ModelError("a continuation encoded to no tokens; nothing to score")
-        fits = [i for i, (ctx, cont) in enumerate(encoded) if len(ctx) + len(cont) <= self.max_length]
-        rest = [i for i in range(len(encoded)) if i not in set(fits)] if len(fits) < len(encoded) else []
-        results: list = [None] * len(encoded)
-        if not self.shared_prefix:
-            fits, rest = [], list(range(len(encoded)))
-        if fits:
-            window = getattr(getattr(self.model.config, "text_config", None) or self.model.config, "sliding_window", None)
-            for i, r in zip(fits, hf_scoring.packed(self.model, [encoded[i] for i in fits], self.batch_size,
-                                                   self.device, window, progress)):
-                results[i] = r
-        if rest:
-            for i, r in zip(rest, hf_scoring.plain(self.model, [encoded[i] for i in rest], self.max_length,
-                                                  self.batch_size, self.device, progress)):
-                results[i] = r
-        return results
+            windows: list[tuple[list[int], list[int]]] = []
+            owners: list[int] = []
+            for number, request in enumerate(task.rolling):
+                for window in rolling_windows(self._encode(request.text), self.prefix_token_id, self.max_length):
+                    windows.append(window)
+                    owners.append(number)
+            vocab = int(self.model.config.get_text_config().vocab_size)
+            rows = max(1, min(self.batch_size, _LOGITS_BUDGET // (self.max_length * vocab)))
+            task.roller = RollingScorer(self.model, windows, owners, len(task.rolling), self.max_length, rows, self.device)
+        return task.roller
 
     def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
         """Total log-likelihood of each text, as lm-eval's `HFLM.loglikelihood_rolling`.
 
         The text is encoded as lm-eval's `tok_encode`, cut into `rolling_windows` of at most `max_length`
         scored tokens (the first conditioned on the prefix token), and each window scored the plain lm-eval
-        way; a text's windows are summed. Batches hold as many full windows as ~`_LOGITS_BUDGET` logits allow.
+        way; a text's windows are summed. Passes hold as many full windows as ~`_LOGITS_BUDGET` logits allow.
         """
-        from harness.models import hf_scoring
-
-        windows: list[tuple[list[int], list[int]]] = []
-        owners: list[int] = []
-        for number, request in enumerate(requests):
-            for window in rolling_windows(self._encode(request.text), self.prefix_token_id, self.max_length):
-                windows.append(window)
-                owners.append(number)
-        vocab = int(self.model.config.get_text_config().vocab_size)
-        rows = max(1, min(self.batch_size, _LOGITS_BUDGET // (self.max_length * vocab)))
-        totals = [0.0] * len(requests)
-        scored = hf_scoring.plain(self.model, windows, self.max_length, rows, self.device) if windows else []
-        for owner, (logprob, _greedy) in zip(owners, scored):
-            totals[owner] += logprob
-        if progress:
-            progress(len(requests))
-        return totals
+        task = self._for(Rolling, requests)
+        index = {r: i for i, r in enumerate(task.rolling)}
+        return self._roller(task).answers([index[r] for r in requests], progress)
 
     # -- generation ------------------------------------------------------------------------------
-    def plan_generate(self, requests: Sequence[Generate]) -> None:
-        """A task's generation requests in item order, duplicates included, before the runner dedupes and
-        splits them: the batches are cut from this list, as lm-eval cuts them from its own (a duplicate
-        takes a place in a batch there, and moving the boundaries changes bf16 rounding)."""
-        self._generate_plan = list(requests)
-        self._prompt_tokens.clear()  # the memo holds one task's prompts at a time
-        self._generated.clear()
-
-    def generation_order(self, requests: Sequence[Generate]) -> list[Generate]:
-        """The requests in the order their batches run, so that calls cut from this order each run whole
-        batches (in item order nearly every call touches nearly every batch)."""
-        from harness.models import hf_generate
-
-        plan = self._generate_plan if set(requests) <= set(self._generate_plan) else list(requests)
-        rank: dict[Generate, int] = {}
-        for cohort in hf_generate.batches(self._jobs(plan), self.batch_size):
-            for i in cohort:
-                rank.setdefault(plan[i], len(rank))
-        return sorted(requests, key=lambda r: rank.get(r, len(rank)))
-
     def _jobs(self, requests: Sequence[Generate]) -> list:
         from harness.models import hf_generate
 
@@ -373,25 +363,58 @@ class HFModel:
         return [hf_generate.Job(known[(r.prompt, r.max_tokens)], r.max_tokens, tuple(s for s in r.until if s), r.prompt)
                 for r in requests]
 
+    def _generation_batches(self, requests: Sequence[Generate]) -> list[list[int]]:
+        from harness.models import hf_generate
+
+        return hf_generate.batches(self._jobs(requests), self.batch_size)
+
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
         """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate).
 
         Rounding follows each row's padding, so the rows run in lm-eval's batches, cut from the task's
-        planned list when it holds these requests (outputs equal lm-eval's bit for bit, in any dtype). A
-        batch runs whole, so the texts of its other rows are kept for the calls that ask for them.
+        planned list (outputs equal lm-eval's bit for bit, in any dtype). Several batches decode together
+        on a schedule fixed by the whole task; a call runs it until its own requests are done and keeps
+        the other texts for later calls.
         """
-        from harness.models import hf_generate
-
+        task = self._for(Generate, requests)
         wanted = set(requests)
-        planned = wanted <= set(self._generate_plan)
-        plan = self._generate_plan if planned else list(requests)
-        found = self._generated if planned else {}  # a planned batch's rows are computed once per task
         for r in wanted:
             if r.max_tokens <= 0:  # no budget: no batch, an empty text
-                found[r] = ""
-        todo = {r for r in wanted if r not in found}
+                task.texts[r] = ""
+        todo = {r for r in wanted if r not in task.texts}
         if progress and len(todo) < len(wanted):
             progress(len(wanted) - len(todo))
+        if todo:
+            if self._greedy is None:  # decided once per loaded model
+                from harness.models import hf_generate
+
+                self._greedy = hf_generate.supports_greedy(self.model)
+            (self._decode if self._greedy else self._generate_batches)(task, todo, progress)
+        return [task.texts[r] for r in requests]
+
+    def _decode(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
+        """Continue the task's decoding schedule until every request in `todo` has its text."""
+        from harness.models import hf_attention, hf_generate
+
+        plan = task.generation
+        if task.schedule is None:  # several of lm-eval's batches at once, within one batch's cache at full length
+            task.schedule = hf_generate.decode(self.model, self.tokenizer, self._jobs(plan), self.batch_size,
+                                               self.device, max_positions=self.batch_size * self.max_length)
+        with hf_attention.installed(self.model):
+            while todo:
+                finished = next(task.schedule)
+                for i, text in finished:
+                    task.texts.setdefault(plan[i], text)
+                done = {plan[i] for i, _ in finished} & todo
+                todo -= done
+                if progress and done:
+                    progress(len(done))
+
+    def _generate_batches(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
+        """transformers' `generate` on each of lm-eval's batches that holds a request in `todo`."""
+        from harness.models import hf_generate
+
+        plan = task.generation
         jobs = self._jobs(plan)
         chosen = [i for cohort in hf_generate.batches(jobs, self.batch_size)
                   if any(plan[i] in todo for i in cohort) for i in cohort]
@@ -399,19 +422,10 @@ class HFModel:
         for i in chosen:  # progress counts each requested prompt once
             jobs[i].report = plan[i] in todo and plan[i] not in seen
             seen.add(plan[i])
-        texts: list[str] = []
-        if chosen:
-            if self._greedy is None:  # decided once per loaded model
-                self._greedy = hf_generate.supports_greedy(self.model)
-            rows = [jobs[i] for i in chosen]
-            if self._greedy:  # several of lm-eval's batches at once, within one batch's cache at full length
-                texts = hf_generate.greedy(self.model, self.tokenizer, rows, self.batch_size, self.device, progress,
-                                           max_positions=self.batch_size * self.max_length)
-            else:
-                texts = hf_generate.batched(self.model, self.tokenizer, rows, self.batch_size, self.device, progress)
+        rows = [jobs[i] for i in chosen]
+        texts = hf_generate.batched(self.model, self.tokenizer, rows, self.batch_size, self.device, progress)
         for i, text in zip(chosen, texts):
-            found.setdefault(plan[i], text)
-        return [found[r] for r in requests]
+            task.texts.setdefault(plan[i], text)
 
 
 def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> list[tuple[list[int], list[int]]]:

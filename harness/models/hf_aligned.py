@@ -12,8 +12,9 @@ results for any number of rows.
 How this path reproduces lm-eval while computing each context once:
 1. `plan_widths` replays lm-eval's batching (`HFLM._loglikelihood_tokens`: requests grouped by
    context + continuation[:-1], sorted by (-length, tokens), chunks of `batch_size`) to learn each row's
-   W. The runner plans over a whole task, so the numbers do not depend on how the requests are later
-   split into calls (response cache, resume).
+   W. The runner plans over a whole task, and `Scorer` cuts the forward passes (and prefix passes) from
+   all of its rows once, so no number depends on how the requests are later split into calls (response
+   cache, resume), whatever the kernels' thread partition.
 2. A row's first `start` tokens (`cache_start`) are canonical in lm-eval's row; their keys and values
    come from a cache: a prefix shared by every row once, then each context's own piece.
 3. The rest of each row runs against exactly W keys: `_padded_sdpa` (the attention of each forward
@@ -36,6 +37,7 @@ from functools import partial
 import torch
 
 from harness.models import hf_attention
+from harness.models.hf_scoring import Batched, split_head
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]
 """Keys and values per layer, each (1, kv heads, positions, head dim)."""
@@ -107,8 +109,6 @@ def _padded_sdpa(layout: _Layout, module, query, key, value, attention_mask, **k
 def applies(model) -> bool:
     """Whether this path applies to the model: reduced precision, sdpa attention without a sliding window,
     and an output head that alone gives the logits (`split_head`)."""
-    from harness.models.hf_scoring import split_head
-
     text = model.config.get_text_config()
     window = getattr(text, "sliding_window", None) if getattr(text, "use_sliding_window", True) else None
     return (next(model.parameters()).dtype in (torch.bfloat16, torch.float16) and not window
@@ -288,39 +288,57 @@ class _Prefixes:
 
     A piece runs with its last query block of 4 rows or more and its keys padded to a multiple of 16 (to
     the row's own width for long rows, `_variant`), so that all of its positions are computed as in
-    lm-eval's row; the row's next tokens (or zeros) fill any extra queries.
+    lm-eval's row; the row's next tokens (or zeros) fill any extra queries. The pieces are cut into
+    batches once, from every row of the task, and a batch runs when a row first needs one of its pieces,
+    so a piece's numbers never depend on which rows a call asks for. A piece is freed once every row that
+    uses it is scored.
     """
 
     def __init__(self, decoder, rows: list[_Row], budget: int, device: str) -> None:
+        self.decoder, self.device = decoder, device
         wanted = [r for r in rows if r.start]
         shared_len = _common_length([r.tokens[:r.start] for r in wanted]) // VECTOR * VECTOR if len(wanted) > 1 else 0
         self.shared_len = shared_len
         self.shared: dict[int, KV | None] = {}
-        for variant in sorted({_variant(r) for r in wanted}):
-            self.shared[variant] = None
-            if shared_len:
-                job = _Job(wanted[0].tokens[:shared_len], [], 0, max(variant, shared_len))
-                self.shared[variant] = _run(decoder, [job], device, keep=True)[1][0]
+        self._shared_tokens = wanted[0].tokens[:shared_len] if shared_len else []
         self.pieces: dict[tuple[tuple[int, ...], int], KV] = {}
         self._slices: dict[tuple[int, int], KV] = {}
+        self._users: dict[tuple[tuple[int, ...], int], int] = {}
         todo: dict[tuple[tuple[int, ...], int], tuple[_Row, int]] = {}
         for row in wanted:
-            key = (tuple(row.tokens[:row.start]), _variant(row))
-            if row.start > shared_len and key not in todo:
-                todo[key] = (row, _piece_queries(row.start - shared_len))
-        for batch in _batches(list(todo.items()), lambda item: item[1][1], budget):
-            jobs = [_Job((row.tokens[shared_len:] + [0] * queries)[:queries], [self.shared[variant]] if shared_len else [], shared_len,
-                         max(variant, _round_up(shared_len + queries))) for (_, variant), (row, queries) in batch]
-            _, kept = _run(decoder, jobs, device, keep=True)
-            for (key, (row, _)), kv in zip(batch, kept):
-                length = row.start - shared_len
-                self.pieces[key] = [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
+            key = self._key(row)
+            if key is not None:
+                self._users[key] = self._users.get(key, 0) + 1
+                todo.setdefault(key, (row, _piece_queries(row.start - shared_len)))
+        self._batches = list(_batches(list(todo.items()), lambda item: item[1][1], budget))
+        self._batch_of = {key: b for b, batch in enumerate(self._batches) for key, _ in batch}
+
+    def _key(self, row: _Row) -> tuple[tuple[int, ...], int] | None:
+        """The row's own piece, or None when the shared prefix covers its cached tokens."""
+        return (tuple(row.tokens[:row.start]), _variant(row)) if row.start > self.shared_len else None
+
+    def _shared(self, variant: int) -> KV | None:
+        if variant not in self.shared:
+            self.shared[variant] = None
+            if self.shared_len:
+                job = _Job(self._shared_tokens, [], 0, max(variant, self.shared_len))
+                self.shared[variant] = _run(self.decoder, [job], self.device, keep=True)[1][0]
+        return self.shared[variant]
+
+    def _run_pieces(self, batch: list) -> None:
+        shared_len = self.shared_len
+        jobs = [_Job((row.tokens[shared_len:] + [0] * queries)[:queries], [self._shared(variant)] if shared_len else [],
+                     shared_len, max(variant, _round_up(shared_len + queries))) for (_, variant), (row, queries) in batch]
+        _, kept = _run(self.decoder, jobs, self.device, keep=True)
+        for (key, (row, _)), kv in zip(batch, kept):
+            length = row.start - shared_len
+            self.pieces[key] = [(k[:, :, :length], v[:, :, :length]) for k, v in kv]
 
     def of(self, row: _Row) -> list[KV]:
         """Keys/values of the row's first `start` tokens, as segments (none for none)."""
         if not row.start:
             return []
-        shared = self.shared[_variant(row)]
+        shared = self._shared(_variant(row))
         if row.start < self.shared_len:  # one object per (variant, start), so that rows share it
             key = (_variant(row), row.start)
             if key not in self._slices:
@@ -328,8 +346,19 @@ class _Prefixes:
             return [self._slices[key]]
         if row.start == self.shared_len:
             return [shared]
-        piece = self.pieces[(tuple(row.tokens[:row.start]), _variant(row))]
+        key = self._key(row)
+        if key not in self.pieces:
+            self._run_pieces(self._batches[self._batch_of[key]])
+        piece = self.pieces[key]
         return [shared, piece] if self.shared_len else [piece]
+
+    def done(self, row: _Row) -> None:
+        """The row is scored: its piece is freed when no other row needs it."""
+        key = self._key(row) if row.start else None
+        if key is not None:
+            self._users[key] -= 1
+            if not self._users[key]:
+                self.pieces.pop(key, None)
 
 
 def _round_up(n: int) -> int:
@@ -347,37 +376,49 @@ def _common_length(rows: list[list[int]]) -> int:
     return min(len(r) for r in rows)
 
 
+class Scorer(Batched):
+    """A task's rows laid out once, so each row's numbers are fixed by the task, never by a call.
+
+    Every row of the task gets its cache start and its place in a forward pass here, from all the task's
+    pairs; `answers` runs only the passes that hold rows it is asked for (and the prefixes they need), so
+    any split of the task into calls, and a run resumed after a kill, computes each row in the same pass
+    with the same companions. A pass holds about `batch_size` x 256 query positions of any rows (the batch
+    does not change the lm-eval numbers, only the planned widths do).
+    """
+
+    def __init__(self, model, pairs: Sequence[Pair], widths: Sequence[int], max_length: int, batch_size: int,
+                 device: str) -> None:
+        self.model, self.device = model, device
+        self.decoder, self.head = split_head(model)  # `applies` checked that the head alone gives the logits
+        budget = max(1, batch_size) * 256
+        self.rows = [_Row(i, lm_eval_row(pair, max_length), pair[1], width)
+                     for i, (pair, width) in enumerate(zip(pairs, widths))]
+        by_context: dict[tuple[int, ...], list[_Row]] = {}
+        for row in self.rows:
+            by_context.setdefault(tuple(row.tokens[:row.first_scored]), []).append(row)
+        for members in by_context.values():
+            start = cache_start(members[0].first_scored, {(r.width, len(r.tokens)) for r in members})
+            for row in members:
+                row.start, row.queries = start, query_count(start, row.width, len(row.tokens))
+        self.prefixes = _Prefixes(self.decoder, self.rows, budget, device)
+        super().__init__([[r.index for r in batch] for batch in _batches(self.rows, lambda r: r.queries, budget)])
+
+    def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
+        rows = [self.rows[i] for i in batch]
+        with hf_attention.installed(self.model):
+            jobs = [_Job(r.tokens[r.start:] + [0] * (r.queries + r.start - len(r.tokens)), self.prefixes.of(r),
+                         r.start, r.width) for r in rows]
+            hidden, _ = _run(self.decoder, jobs, self.device, keep=False)
+        results = _scores(self.head, hidden, rows)
+        for row in rows:
+            self.prefixes.done(row)
+        return results
+
+
 def score(model, pairs: Sequence[Pair], widths: Sequence[int], max_length: int, batch_size: int, device: str,
           progress: Progress = None) -> list[tuple[float, bool]]:
-    """(sum of log-probabilities, is_greedy) per pair, equal to lm-eval's when `widths` are its widths.
-
-    The rows of one context share one cache start; a forward pass holds about `batch_size` x 256 query
-    positions of any rows (the batch does not change any number, only the planned widths do).
-    """
-    from harness.models.hf_scoring import split_head
-
-    decoder, head = split_head(model)  # `applies` checked that the head alone gives the logits
-    budget = max(1, batch_size) * 256
-    rows = [_Row(i, lm_eval_row(pair, max_length), pair[1], width) for i, (pair, width) in enumerate(zip(pairs, widths))]
-    by_context: dict[tuple[int, ...], list[_Row]] = {}
-    for row in rows:
-        by_context.setdefault(tuple(row.tokens[:row.first_scored]), []).append(row)
-    for members in by_context.values():
-        start = cache_start(members[0].first_scored, {(r.width, len(r.tokens)) for r in members})
-        for row in members:
-            row.start, row.queries = start, query_count(start, row.width, len(row.tokens))
-    results: list = [None] * len(pairs)
-    with hf_attention.installed(model):
-        prefixes = _Prefixes(decoder, rows, budget, device)
-        for batch in _batches(rows, lambda r: r.queries, budget):
-            jobs = [_Job(r.tokens[r.start:] + [0] * (r.queries + r.start - len(r.tokens)), prefixes.of(r), r.start, r.width)
-                    for r in batch]
-            hidden, _ = _run(decoder, jobs, device, keep=False)
-            for row, result in zip(batch, _scores(head, hidden, batch)):
-                results[row.index] = result
-            if progress:
-                progress(len(batch))
-    return results
+    """(sum of log-probabilities, is_greedy) per pair, equal to lm-eval's when `widths` are its widths."""
+    return Scorer(model, pairs, widths, max_length, batch_size, device).answers(range(len(pairs)), progress)
 
 
 def _scores(head, hidden: torch.Tensor, batch: list[_Row]) -> list[tuple[float, bool]]:

@@ -19,7 +19,7 @@ transformers' `generate` (`batched`), one batch at a time.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -165,13 +165,27 @@ def _step(model, cohorts: list[_Cohort], device: str) -> None:
 def greedy(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str, progress: Progress = None,
            max_positions: int | None = None) -> list[str]:
     """Greedy continuations of every job in lm-eval's batches (module docstring); texts cut at stop strings.
+    `progress` counts finished jobs whose `report` is set."""
+    texts: list[str] = [""] * len(jobs)
+    with hf_attention.installed(model):
+        for finished in decode(model, tokenizer, jobs, batch_size, device, max_positions):
+            for i, text in finished:
+                texts[i] = text
+            if progress and any(jobs[i].report for i, _ in finished):
+                progress(sum(jobs[i].report for i, _ in finished))
+    return texts
+
+
+def decode(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str,
+           max_positions: int | None = None) -> Iterator[list[tuple[int, str]]]:
+    """Greedy decoding of every job, one step at a time: yields the (job index, text) pairs each step finishes.
 
     Cohorts start in lm-eval's order while the running ones hold at most `max_positions` key/value positions
-    (one cohort always runs). `progress` counts finished jobs whose `report` is set.
+    (one cohort always runs). Which rows share a step depends only on `jobs`, so a caller that stops early
+    and resumes later gets the same texts. Run it inside `hf_attention.installed(model)`.
     """
     stop_ids = eos_ids(model, tokenizer)
     waiting = batches(jobs, batch_size)[::-1]  # pop() takes the next
-    texts: list[str] = [""] * len(jobs)
     running: list[_Cohort] = []
 
     def finished(i: int) -> bool:
@@ -183,18 +197,15 @@ def greedy(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str, 
             return True
         return len(job.tokens) >= job.max_tokens
 
-    def settle(cohort: _Cohort) -> None:
-        """Take each row's new token; drop the rows whose job is done."""
+    def settle(cohort: _Cohort) -> list[tuple[int, str]]:
+        """Take each row's new token; drop the rows whose job is done and return their texts."""
         for r, i in enumerate(cohort.jobs):
             jobs[i].tokens.append(int(cohort.last[r]))
-        done = {r for r, i in enumerate(cohort.jobs) if finished(i)}
-        for r in done:
-            job = jobs[cohort.jobs[r]]
-            texts[cohort.jobs[r]] = cut_at_stop(tokenizer.decode(job.tokens, skip_special_tokens=True), job.stops)
-        reported = sum(jobs[cohort.jobs[r]].report for r in done)
-        cohort.keep([r for r in range(len(cohort.jobs)) if r not in done])
-        if progress and reported:
-            progress(reported)
+        done = [r for r, i in enumerate(cohort.jobs) if finished(i)]
+        texts = [(cohort.jobs[r], cut_at_stop(tokenizer.decode(jobs[cohort.jobs[r]].tokens, skip_special_tokens=True),
+                                              jobs[cohort.jobs[r]].stops)) for r in done]
+        cohort.keep([r for r in range(len(cohort.jobs)) if r not in set(done)])
+        return texts
 
     def fits(members: list[int]) -> bool:
         if not running or max_positions is None:
@@ -202,20 +213,20 @@ def greedy(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str, 
         size = len(members) * (max(len(jobs[i].prompt) for i in members) + jobs[members[0]].max_tokens)
         return sum(c.held() for c in running) + size <= max_positions
 
-    with hf_attention.installed(model):
-        while waiting or running:
-            while waiting and fits(waiting[-1]):
-                members = waiting.pop()
-                cohort = _Cohort(model, members, [jobs[i].prompt for i in members], jobs[members[0]].max_tokens, device)
-                settle(cohort)
-                if cohort.jobs:
-                    running.append(cohort)
-            if running:
-                _step(model, running, device)
-                for cohort in running:
-                    settle(cohort)
-                running = [c for c in running if c.jobs]
-    return texts
+    while waiting or running:
+        step: list[tuple[int, str]] = []
+        while waiting and fits(waiting[-1]):
+            members = waiting.pop()
+            cohort = _Cohort(model, members, [jobs[i].prompt for i in members], jobs[members[0]].max_tokens, device)
+            step += settle(cohort)
+            if cohort.jobs:
+                running.append(cohort)
+        if running:
+            _step(model, running, device)
+            for cohort in running:
+                step += settle(cohort)
+            running = [c for c in running if c.jobs]
+        yield step
 
 
 def _prefill(model, prompts: list[list[int]], device: str):

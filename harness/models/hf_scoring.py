@@ -8,11 +8,15 @@
   item instead of n * (len(ctx) + len(cont)), and the few-shot block once a call instead of once an item.
 
 Both take token ids already split the lm-eval way and return (sum of log-probabilities, is_greedy).
+Each is a `Batched` scorer: a task's pairs are cut into forward passes once, and a call runs only the passes
+that hold the pairs it asks for, so a pair's numbers never depend on how the task is split into calls (the
+kernels' rounding can depend on a pass's row count, at some thread counts on some CPUs).
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -27,17 +31,52 @@ def _row_scores(logprobs: torch.Tensor, targets: list[int]) -> tuple[float, bool
     return float(logprobs.gather(1, cont[:, None]).sum()), greedy
 
 
-def plain(model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str,
-          progress: Progress = None) -> list[tuple[float, bool]]:
-    """lm-eval's way: right-padded rows of context+continuation, longest first."""
-    order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
-    results: list = [None] * len(pairs)
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+class Batched:
+    """Results of a fixed set of requests, computed in forward passes cut once from all of them.
+
+    Subclasses pass `batches` (request indices per pass) and define `_run(batch)` (a result per index).
+    `answers` runs each pass that holds a wanted request once and keeps every result of it, so the numbers
+    of a request are those of its pass whatever subset a call asks for, and in whatever order.
+    """
+
+    def __init__(self, batches: list[list[int]]) -> None:
+        self.batches = batches
+        self._batch_of = {i: b for b, batch in enumerate(batches) for i in batch}
+        self._done: dict[int, Any] = {}
+
+    def order(self) -> list[int]:
+        """Request indices in the order their passes run (calls cut from it each run whole passes)."""
+        return [i for batch in self.batches for i in batch]
+
+    def _run(self, batch: list[int]) -> list[Any]:
+        raise NotImplementedError
+
+    def answers(self, indices: Sequence[int], progress: Progress = None) -> list[Any]:
+        """The results of the requests at `indices` (positions in the list the scorer was built from)."""
+        wanted = set(indices)
+        known = sum(1 for i in wanted if i in self._done)
+        if progress and known:
+            progress(known)
+        for b in sorted({self._batch_of[i] for i in wanted if i not in self._done}):
+            self._done.update(zip(self.batches[b], self._run(self.batches[b])))
+            if progress:
+                progress(sum(1 for i in self.batches[b] if i in wanted))
+        return [self._done[i] for i in indices]
+
+
+class Plain(Batched):
+    """lm-eval's way: right-padded rows of context+continuation, longest first, `batch_size` rows a pass."""
+
+    def __init__(self, model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str) -> None:
+        self.model, self.pairs, self.max_length, self.device = model, pairs, max_length, device
+        order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
+        super().__init__([order[at:at + batch_size] for at in range(0, len(order), batch_size)])
+
+    def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
         rows, spans = [], []
         for i in batch:
-            ctx, cont = pairs[i]
-            tokens = (ctx + cont)[-(max_length + 1):][:-1]
+            ctx, cont = self.pairs[i]
+            tokens = (ctx + cont)[-(self.max_length + 1):][:-1]
             rows.append(tokens)
             spans.append((len(tokens) - len(cont), len(tokens)))
         width = max(len(r) for r in rows)
@@ -45,14 +84,16 @@ def plain(model, pairs: Sequence[Pair], max_length: int, batch_size: int, device
         for j, tokens in enumerate(rows):
             ids[j, :len(tokens)] = torch.tensor(tokens)
         keep = width - min(s for s, _ in spans)  # logits only where some continuation is scored
-        logits = model(ids.to(device), logits_to_keep=keep).logits.float()
+        logits = self.model(ids.to(self.device), logits_to_keep=keep).logits.float()
         offset = width - keep
-        for j, i in enumerate(batch):
-            s, e = spans[j]
-            results[i] = _row_scores(torch.log_softmax(logits[j, s - offset:e - offset], dim=-1), pairs[i][1])
-        if progress:
-            progress(len(batch))
-    return results
+        return [_row_scores(torch.log_softmax(logits[j, s - offset:e - offset], dim=-1), self.pairs[i][1])
+                for j, (i, (s, e)) in enumerate(zip(batch, spans))]
+
+
+def plain(model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str,
+          progress: Progress = None) -> list[tuple[float, bool]]:
+    """`Plain` scores of every pair."""
+    return Plain(model, pairs, max_length, batch_size, device).answers(range(len(pairs)), progress)
 
 
 def shared_prefix_length(contexts: Sequence[Sequence[int]]) -> int:
@@ -145,54 +186,69 @@ def _positions(model, ids, mask, positions, cache, rows_at):
     return torch.log_softmax(head(hidden[rows_at]).float(), dim=-1)
 
 
-def packed(model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None,
-           progress: Progress = None) -> list[tuple[float, bool]]:
-    """Shared-prefix scoring (module docstring). Callers pass pairs that need no truncation.
+class Packed(Batched):
+    """Shared-prefix scoring (module docstring) of pairs that need no truncation: `batch_size` contexts a pass.
 
     Only the rows that predict a continuation token go through the output head (when the model allows
     `split_head`), and only those are turned into float32 log-probabilities.
     """
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, (ctx, _) in enumerate(pairs):
-        groups.setdefault(tuple(ctx), []).append(i)
-    contexts = list(groups)
-    prefix_len = shared_prefix_length(contexts)
-    widest = max(len(c) - prefix_len + sum(len(pairs[i][1]) for i in groups[c]) for c in contexts)
-    if window is not None and prefix_len + widest > window:
-        prefix_len = 0  # a sliding-window model must not see a custom mask past its window
-    prefix_kv = _prefix_cache(model, list(contexts[0][:prefix_len]), device)
-    order = sorted(contexts, key=lambda c: -(len(c) + sum(len(pairs[i][1]) for i in groups[c])))
-    results: list = [None] * len(pairs)
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        packs = [_pack(list(c[prefix_len:]), [pairs[i][1] for i in groups[c]]) for c in batch]
+
+    def __init__(self, model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None) -> None:
+        self.model, self.pairs, self.device = model, pairs, device
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (ctx, _) in enumerate(pairs):
+            groups.setdefault(tuple(ctx), []).append(i)
+        self.groups = groups
+        contexts = list(groups)
+        prefix_len = shared_prefix_length(contexts)
+        widest = max((len(c) - prefix_len + sum(len(pairs[i][1]) for i in groups[c]) for c in contexts), default=0)
+        if window is not None and prefix_len + widest > window:
+            prefix_len = 0  # a sliding-window model must not see a custom mask past its window
+        self.prefix_len = prefix_len
+        self.prefix_tokens = list(contexts[0][:prefix_len]) if prefix_len else []
+        self._prefix_kv: Any = None
+        order = sorted(contexts, key=lambda c: -(len(c) + sum(len(pairs[i][1]) for i in groups[c])))
+        super().__init__([[i for c in order[at:at + batch_size] for i in groups[c]]
+                          for at in range(0, len(order), batch_size)])
+
+    def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
+        pairs, prefix_len, device = self.pairs, self.prefix_len, self.device
+        if self.prefix_tokens and self._prefix_kv is None:
+            self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, device)
+        contexts = list(dict.fromkeys(tuple(pairs[i][0]) for i in batch))
+        packs = [_pack(list(c[prefix_len:]), [pairs[i][1] for i in self.groups[c]]) for c in contexts]
         width = max(len(p[0]) for p in packs)
-        ids = torch.zeros((len(batch), width), dtype=torch.long)
-        segments = torch.full((len(batch), width), -1, dtype=torch.long)
-        positions = torch.zeros((len(batch), width), dtype=torch.long)
+        ids = torch.zeros((len(contexts), width), dtype=torch.long)
+        segments = torch.full((len(contexts), width), -1, dtype=torch.long)
+        positions = torch.zeros((len(contexts), width), dtype=torch.long)
         rows_b, rows_p, targets, owners = [], [], [], []
-        for j, (ctx, (tokens, segs, pos, offsets)) in enumerate(zip(batch, packs)):
+        for j, (ctx, (tokens, segs, pos, offsets)) in enumerate(zip(contexts, packs)):
             ids[j, :len(tokens)] = torch.tensor(tokens)
             segments[j, :len(segs)] = torch.tensor(segs)
             positions[j, :len(pos)] = torch.tensor(pos)
             ctx_last = len(ctx) - prefix_len - 1
-            for i, at in zip(groups[ctx], offsets):
+            for i, at in zip(self.groups[ctx], offsets):
                 cont = pairs[i][1]
                 rows_p += [ctx_last, *range(at, at + len(cont) - 1)]
                 rows_b += [j] * len(cont)
                 targets += cont
                 owners.append((i, len(cont)))
         mask = _tree_mask(segments, prefix_len).to(device)
-        cache = {_cache_keyword(model): _expanded_cache(prefix_kv, len(batch))} if prefix_kv else {}
+        cache = ({_cache_keyword(self.model): _expanded_cache(self._prefix_kv, len(contexts))}
+                 if self._prefix_kv else {})
         rows_at = (torch.tensor(rows_b, device=device), torch.tensor(rows_p, device=device))
-        logprobs = _positions(model, ids.to(device), mask, (positions + prefix_len).to(device), cache, rows_at)
+        logprobs = _positions(self.model, ids.to(device), mask, (positions + prefix_len).to(device), cache, rows_at)
         target = torch.tensor(targets, device=logprobs.device)
         token_lp = logprobs.gather(1, target[:, None])[:, 0].tolist()
         hits = (logprobs.argmax(dim=-1) == target).tolist()
-        at = 0
+        found, at = {}, 0
         for i, n in owners:
-            results[i] = (math.fsum(token_lp[at:at + n]), all(hits[at:at + n]))
+            found[i] = (math.fsum(token_lp[at:at + n]), all(hits[at:at + n]))
             at += n
-        if progress:
-            progress(sum(len(groups[c]) for c in batch))
-    return results
+        return [found[i] for i in batch]
+
+
+def packed(model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None,
+           progress: Progress = None) -> list[tuple[float, bool]]:
+    """`Packed` scores of every pair (callers pass pairs that need no truncation)."""
+    return Packed(model, pairs, batch_size, device, window).answers(range(len(pairs)), progress)

@@ -96,7 +96,7 @@ def test_bf16_keeps_generates_layout_and_outputs():
     assert model.generate(requests) == expected
 
 
-def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cuts_them():
+def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cuts_them(one_thread):
     """lm-eval keeps a duplicate prompt in its batch; the runner dedupes, so the adapter cuts its batches
     from the planned list (duplicates included) and its outputs stay equal to lm-eval's."""
     from lm_eval.models.huggingface import HFLM
@@ -112,7 +112,7 @@ def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cut
 
     lm = HFLM(pretrained=model.model, tokenizer=model.tokenizer, backend="causal", batch_size=4)
     theirs = dict(zip(full, lm.generate_until([Instance(r) for r in full], disable_tqdm=True)))
-    model.plan_generate(full)
+    model.plan(full)
     assert model.generate(unique[:5]) + model.generate(unique[5:]) == [theirs[r] for r in unique]
     def layout(requests):  # the prompts of each batch
         return [sorted({requests[i].prompt for i in cohort}) for cohort in hf_generate.batches(model._jobs(requests), 4)]
@@ -144,10 +144,10 @@ def test_a_cohort_keeps_its_mask_after_its_padded_rows_leave(monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_cached_run_computes_each_prompt_once_and_each_call_runs_whole_batches(shared_data, tmp_path):
-    """With a response cache the runner asks in calls of `flush_every` requests. Cut in item order, nearly
-    every call touched nearly every batch, and each batch runs whole (3.6x the rows for wmt22 in calls of
-    20): the runner now asks in the order the batches run, and rows computed for another call are kept."""
+def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_same(shared_data, tmp_path):
+    """With a response cache the runner asks in calls of `flush_every` requests. The decoding schedule is
+    fixed by the whole task, so each call continues it (no prompt runs twice) and a run resumed after a
+    kill replays it: the same texts as one uninterrupted call, at any thread count."""
     from harness.cache import ResponseCache
     from harness.runner import Runner
     from harness.tasks.loader import build_index
@@ -167,13 +167,26 @@ def test_a_cached_run_computes_each_prompt_once_and_each_call_runs_whole_batches
 
         model.model.forward = rows
         try:
+            if len(calls) == crash_at:
+                raise KeyboardInterrupt
             return generate(requests, progress)
         finally:
             model.model.forward = forward
             calls.append((len(requests), seen["rows"]))
 
     model.generate = counted
+    crash_at = -1
     with ResponseCache.open(tmp_path / "responses.sqlite") as cache:
         split = Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4).run_task(spec)[1]
-    assert split == whole
-    assert len(calls) == 3 and all(asked == run for asked, run in calls), calls
+        assert split == whole
+        assert [asked for asked, _ in calls] == [4, 4, 4] and sum(run for _, run in calls) == 12, calls
+        cache.clear()
+        calls.clear()
+        crash_at = 2  # the third call dies: two calls' texts are in the cache
+        with pytest.raises(KeyboardInterrupt):
+            Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4).run_task(spec)
+        calls.clear()
+        crash_at = -1
+        resumed = Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4)
+        assert resumed.run_task(spec)[1] == whole
+        assert resumed.cache_stats == {"hits": 8, "misses": 4}

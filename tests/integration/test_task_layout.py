@@ -1,0 +1,113 @@
+"""A task's forward passes are fixed by the task, never by how the runner splits it into calls.
+
+Some CPU kernels round a row differently with the row count of its forward pass (at some thread counts, on
+some CPUs), so a request's numbers are reproducible only if it is always computed in the same pass with the
+same companions. These tests record every forward pass the decoder runs (its token ids and positions) and
+check that one call, calls of a few requests in item order, and a run resumed halfway run the very same
+passes, each once: a property that holds on any CPU at any thread count, and that makes the numbers equal
+there. The numbers are compared too, on this machine."""
+from collections import Counter
+
+import pytest
+
+from harness.models.resolve import LoadOptions, load_model
+from harness.requests import Generate, Loglikelihood, Rolling
+from harness.tasks.build import FewshotSampler, build_items
+from harness.tasks.datasets import load_rows
+from harness.tasks.loader import build_index
+
+TEXTS = ["The quick brown fox jumps over the lazy dog. " * 3, "Hello world", "A B C D E F G H I J K L M N O P Q"]
+
+
+def _arc_requests(shared_data, k: int, n: int) -> list[Loglikelihood]:
+    spec = build_index().tasks["arc_easy"]
+    rows = load_rows(spec, data_dir=shared_data)[:n]
+    sampler = FewshotSampler(load_rows(spec, "validation", shared_data), k, 1234, "first_n", False) if k else None
+    return [r for item in build_items(spec, rows, sampler) for r in item.requests]
+
+
+class Passes:
+    """Every forward pass of the model's decoder: (token ids, positions) as tuples."""
+
+    def __init__(self, model) -> None:
+        from harness.models.hf_scoring import split_head
+
+        split_head(model.model)  # its one-off check pass is not part of any task
+        self.seen: list[tuple] = []
+        self.handle = model.model.get_decoder().register_forward_pre_hook(self._hook, with_kwargs=True)
+
+    def _hook(self, module, args, kwargs):
+        ids = args[0] if args else kwargs.get("input_ids")
+        positions = kwargs.get("position_ids")
+        self.seen.append((tuple(map(tuple, ids.tolist())),
+                          None if positions is None else tuple(map(tuple, positions.tolist()))))
+
+    def take(self) -> list[tuple]:
+        seen, self.seen = self.seen, []
+        return seen
+
+
+def _calls(model, method: str, requests: list, size: int) -> list:
+    """The runner's way: plan the task, then ask in calls of `size` requests (item order, worst case)."""
+    unique = list(dict.fromkeys(requests))
+    return [answer for at in range(0, len(unique), size)
+            for answer in getattr(model, method)(unique[at:at + size])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_scoring_runs_the_same_passes_however_the_task_is_split(shared_data, dtype):
+    model = load_model("tiny-random", LoadOptions(dtype=dtype, batch_size=3))
+    requests = _arc_requests(shared_data, 2, 10) + [Loglikelihood("", " alone"), Loglikelihood("x" * 3000, " long")]
+    unique = list(dict.fromkeys(requests))
+    passes = Passes(model)
+    model.plan(requests)
+    whole = model.loglikelihood(unique)
+    one_call = passes.take()
+    model.plan(requests)
+    assert _calls(model, "loglikelihood", requests, 5) == whole
+    assert Counter(passes.take()) == Counter(one_call)  # every pass once, none other
+    model.plan(requests)
+    ordered = model.order(unique)
+    assert sorted(ordered, key=unique.index) == unique
+    assert [a for at in range(0, len(ordered), 7) for a in model.loglikelihood(ordered[at:at + 7])] == \
+        [whole[unique.index(r)] for r in ordered]
+    assert Counter(passes.take()) == Counter(one_call)
+    model.plan(requests)  # resumed: the first half came from the response cache
+    assert model.loglikelihood(unique[len(unique) // 2:]) == whole[len(unique) // 2:]
+    assert not Counter(passes.take()) - Counter(one_call)  # only passes of the uninterrupted run
+    assert len(one_call) >= 4  # several passes, so a split has something to change
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_generation_runs_the_same_passes_however_the_task_is_split(dtype):
+    model = load_model("tiny-random", LoadOptions(dtype=dtype, batch_size=2))
+    prompts = ["Question: what is 2 + 2?\nAnswer:", "Once upon a time", "Hi", "Name a colour:", "1, 2, 3,",
+               "Translate to French: good morning\nFrench:", "Hi"]
+    requests = [Generate(p, ("\n",), 6 + i % 3) for i, p in enumerate(prompts)]
+    unique = list(dict.fromkeys(requests))
+    passes = Passes(model)
+    model.plan(requests)
+    whole = model.generate(unique)
+    one_call = passes.take()
+    model.plan(requests)
+    assert _calls(model, "generate", requests, 2) == whole
+    assert passes.take() == one_call  # the same schedule, step for step
+    model.plan(requests)
+    assert model.generate(unique[3:]) == whole[3:]  # resumed: a prefix of the same schedule
+    assert one_call[:len(passes.seen)] == passes.take()
+
+
+@pytest.mark.slow
+def test_rolling_runs_the_same_passes_however_the_task_is_split():
+    model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=2))
+    model.max_length = 8  # several windows a text
+    requests = [Rolling(t) for t in TEXTS]
+    passes = Passes(model)
+    model.plan(requests)
+    whole = model.loglikelihood_rolling(requests)
+    one_call = passes.take()
+    model.plan(requests)
+    assert _calls(model, "loglikelihood_rolling", requests, 1) == whole
+    assert Counter(passes.take()) == Counter(one_call)
