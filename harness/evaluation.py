@@ -94,6 +94,9 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str],
             log(f"error: {exc}")
             continue
         load_seconds = time.perf_counter() - started
+        reason = model.info().extra.get("dtype_reason")
+        if reason:
+            log(f"{model_name}: {model.info().dtype} ({reason})")
         try:
             out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache, judge))
         finally:

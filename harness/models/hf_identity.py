@@ -51,18 +51,28 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_dtype(dtype: str, device: str) -> str:
-    """The torch dtype name for `--dtype` (`auto`: bfloat16 on CPUs and GPUs that have it, else float16)."""
+def resolve_dtype(dtype: str, device: str) -> tuple[str, str]:
+    """The torch dtype name for `--dtype`, and why `auto` chose it ("" for an explicit dtype).
+
+    `auto` picks what the hardware computes natively: bfloat16 on GPUs that support it (else float16), and
+    on CPUs with AMX or AVX512-BF16; float32 on other CPUs, where torch emulates bf16 (slower than float32).
+    """
     name = DTYPES.get(dtype.lower())
     if name is None:
         raise ModelError(f"--dtype {dtype}: unknown dtype (choose from {', '.join(sorted(DTYPES))})")
-    if name == "auto":  # bf16 is several times faster than fp32 on CPUs with AMX/AVX512-BF16, and on GPUs
-        if device.startswith("cpu"):
-            return "bfloat16"
-        import torch
+    if name != "auto":
+        return name, ""
+    if device.startswith("cpu"):
+        from harness import hardware
 
-        name = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    return name
+        if hardware.native_bf16():
+            return "bfloat16", "auto: the CPU computes bf16 natively (AMX or AVX512-BF16)"
+        return "float32", "auto: the CPU has no AMX or AVX512-BF16, so bf16 would be emulated (slower than float32)"
+    import torch
+
+    if torch.cuda.is_bf16_supported():
+        return "bfloat16", f"auto: {device} supports bf16"
+    return "float16", f"auto: {device} has no bf16; float16 instead"
 
 
 def _cpu_only_torch() -> bool:

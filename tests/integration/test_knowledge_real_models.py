@@ -25,13 +25,16 @@ def _direct_sum(model, text: str) -> float:
 def test_rolling_loglikelihood_sums_lm_evals_windows():
     from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 
+    from harness.models.hf_plan import FloatScorer
+
     model = load_model("smollm2", LoadOptions(dtype="float32", device="cpu"))
     whole = model.loglikelihood_rolling([Rolling(TEXT)])[0]
     assert whole == pytest.approx(_direct_sum(model, TEXT), abs=1e-3)
     model.max_length = 8  # several windows, each seeing at most 8 tokens, as lm-eval cuts them
     tokens = model._encode(TEXT)
     windows = [make_disjoint_window(w) for w in get_rolling_token_windows(tokens, model.prefix_token_id, 8, 1)]
-    expected = sum(lp for lp, _ in model.score_tokens(windows))
+    scorer = FloatScorer(model.model, windows, model.max_length, 8, model.device, None)
+    expected = sum(lp for lp, _ in scorer.answers(range(len(windows))))
     windowed = model.loglikelihood_rolling([Rolling(TEXT), Rolling("")])
     assert len(windows) == -(-len(tokens) // 8) and windowed[0] == pytest.approx(expected, abs=1e-3)
     assert windowed[0] < whole and windowed[1] == 0.0  # less context, lower likelihood; empty text scores 0
@@ -45,8 +48,8 @@ def test_mt_bench_ten_questions_with_a_larger_judge(shared_data):
     spec = spec.model_copy(update={"generation": spec.generation.model_copy(update={"max_tokens": 48}),
                                    "metric_options": {"mt_bench_score": {"judge": "qwen2.5-coder-0.5b",
                                                                          "judge_max_tokens": 32,
-                                                                         "judge_dtype": "bfloat16"}}})
-    model = load_model("smollm2", LoadOptions(dtype="bfloat16"))
+                                                                         "judge_dtype": "auto"}}})
+    model = load_model("smollm2", LoadOptions(dtype="auto"))  # bf16 only where the CPU computes it natively
     result, samples = run_dialogue(spec, model, data_dir=shared_data, limit=10)
     value = result.metrics["mt_bench_score"]
     judgements = [j for s in samples for j in s.row["_dialogue"]["judgements"]]

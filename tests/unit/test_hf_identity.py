@@ -78,17 +78,53 @@ def test_read_folder_says_none_when_files_do_not_say_plainly(tmp_path, change):
     assert hf_identity.read_folder(folder) is None
 
 
-def test_auto_device_and_dtype_are_what_torch_says():
+def test_auto_device_is_what_torch_says():
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     assert hf_identity.resolve_device("auto") == device
     assert hf_identity.resolve_device("cpu") == "cpu"
-    expected = "bfloat16" if device == "cpu" or torch.cuda.is_bf16_supported() else "float16"
-    assert hf_identity.resolve_dtype("auto", device) == expected
-    assert hf_identity.resolve_dtype("fp32", device) == "float32"
+    assert hf_identity.resolve_dtype("fp32", device) == ("float32", "")
     with pytest.raises(ModelError, match="unknown dtype"):
         hf_identity.resolve_dtype("int3", device)
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("fpu avx2 avx512f avx512_bf16", "bfloat16"),          # Cooper Lake and later: native bf16
+    ("fpu avx2 avx512f amx_bf16 amx_tile", "bfloat16"),      # Sapphire Rapids: AMX
+    ("fpu avx2 avx512f avx512_vnni", "float32"),             # AVX-512 without bf16: emulated
+    ("fpu avx avx2 fma", "float32"),                        # AVX2 only
+    ("", "float32"),                                        # unknown CPU
+])
+def test_auto_dtype_on_a_cpu_is_bf16_only_where_it_is_native(monkeypatch, flags, expected):
+    from harness import hardware
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda *args: frozenset(flags.split()))
+    name, reason = hf_identity.resolve_dtype("auto", "cpu")
+    assert name == expected
+    assert ("natively" in reason) == (expected == "bfloat16") and reason.startswith("auto: ")
+    assert hf_identity.resolve_dtype("bfloat16", "cpu") == ("bfloat16", "")  # an explicit dtype is kept
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    from harness import hardware
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu amx_bf16 avx2\n\n"
+                       "processor\t: 1\nflags\t\t: fpu\n")
+    assert hardware.cpu_flags(cpuinfo) == {"fpu", "amx_bf16", "avx2"}
+    assert hardware.cpu_model(cpuinfo) == "Test CPU"
+    assert hardware.native_bf16(hardware.cpu_flags(cpuinfo)) and not hardware.native_bf16(frozenset({"avx2"}))
+    assert hardware.cpu_flags(tmp_path / "missing") == frozenset()
+
+
+def test_auto_dtype_on_a_gpu_follows_torch(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert hf_identity.resolve_dtype("auto", "cuda")[0] == "bfloat16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert hf_identity.resolve_dtype("auto", "cuda")[0] == "float16"
 
 
 def test_revision_of_a_hub_cache_snapshot_folder(tmp_path):
