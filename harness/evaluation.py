@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from harness import __version__
+from harness.version import __version__
 from harness.cache import ResponseCache, default_cache_path
 from harness.config import RunConfig
 from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, run_lm_eval_task
@@ -100,9 +100,7 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str],
         try:
             out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache, judge))
         finally:
-            close = getattr(model, "close", None)
-            if close:
-                close()  # frees Ray workers for the next model
+            model.close()  # frees Ray workers for the next model
 
 
 def _load_judge(config: RunConfig, specs: list, options: LoadOptions, load: ModelLoader, out: Evaluation,

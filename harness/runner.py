@@ -13,14 +13,14 @@ from tqdm import tqdm
 
 from harness.cache import ResponseCache
 from harness.metrics import Outcome, get_metric
-from harness.models.base import ModelAdapter
+from harness.models.base import ModelAdapter, Session
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.results import DatasetInfo, SampleRecord, TaskResult
+from harness.tasks.aggregate import subgroup_metrics
 from harness.tasks.build import FewshotSampler, Item, build_items
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.schema import TaskSpec
-from harness.errors import DataError, ModelError
-from harness.tasks.templates import render_value
+from harness.errors import DataError
 
 FLUSH_EVERY = 256
 """With a response cache, requests per model call; each call's responses are committed at once."""
@@ -73,12 +73,7 @@ class Runner:
         return result, samples
 
     def _chat_wrapper(self):
-        if not self.chat:
-            return None
-        wrap = getattr(self.model, "chat_prompt", None)
-        if wrap is None:
-            raise ModelError(f"model {self.model.info().name} cannot apply a chat template")
-        return wrap
+        return self.model.chat_prompt if self.chat else None
 
     def _sampler(self, spec: TaskSpec, eval_rows: list[dict]) -> FewshotSampler | None:
         k = spec.fewshot.k if self.num_fewshot is None else self.num_fewshot
@@ -93,9 +88,12 @@ class Runner:
             raise DataError(f"task {spec.name}: {exc} (split '{split}')") from None
 
     def _execute(self, task: str, items: Sequence[Item]) -> list[Outcome]:
-        plan = getattr(self.model, "plan", None)
-        if plan is not None:  # the task's whole set of requests, before any is answered or split
-            plan([r for item in items for r in item.requests])
+        with self.model.open([r for item in items for r in item.requests]) as session:
+            self._answer(task, items, session)
+        return [_outcome(item, [self.memo[r] for r in item.requests]) for item in items]
+
+    def _answer(self, task: str, items: Sequence[Item], session: Session) -> None:
+        """Fill the memo with every request of `items`: from the cache, else through the task's session."""
         pending = list(dict.fromkeys(r for item in items for r in item.requests if r not in self.memo))
         if self.cache is not None and pending:
             cached = self.cache.get_many(self._fingerprint, pending)
@@ -105,18 +103,14 @@ class Runner:
         self.cache_stats["misses"] += len(pending)
         with tqdm(total=len(pending), desc=task, disable=not self.progress, leave=False, file=sys.stderr,
                   unit="req") as bar:
-            for kind, method in ((Loglikelihood, self.model.loglikelihood), (Generate, self.model.generate),
-                                 (Rolling, self.model.loglikelihood_rolling)):
-                batch = [r for r in pending if isinstance(r, kind)]
-                order = getattr(self.model, "order", None)
-                if order is not None and batch:  # calls that run whole forward passes
-                    batch = order(batch)
+            for kind, method in ((Loglikelihood, session.loglikelihood), (Generate, session.generate),
+                                 (Rolling, session.loglikelihood_rolling)):
+                batch = session.order([r for r in pending if isinstance(r, kind)])  # calls of whole passes
                 for chunk in self._chunks(batch):
                     responses = method(chunk, progress=bar.update)
                     self.memo.update(zip(chunk, responses, strict=True))
                     if self.cache is not None:
                         self.cache.put_many(self._fingerprint, zip(chunk, responses))
-        return [_outcome(item, [self.memo[r] for r in item.requests]) for item in items]
 
     def _chunks(self, batch: list[Request]) -> list[list[Request]]:
         """Without a cache, one call per kind; with one, calls of about `flush_every` requests, each
@@ -160,15 +154,3 @@ def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None]) -
         is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
         response=outcome.response, scores=scores, row=item.row,
     )
-
-
-def subgroup_metrics(spec: TaskSpec, metrics, outcomes: Sequence[Outcome], scores: dict, seed: int) -> dict:
-    """Every metric again per subgroup (the task's `breakdown` template, e.g. a bias type), keyed by subgroup."""
-    if not spec.breakdown:
-        return {}
-    groups: dict[str, list[int]] = {}
-    for k, outcome in enumerate(outcomes):
-        key = str(render_value(spec.breakdown, outcome.item.row, f"task {spec.name}, row {k}, field 'breakdown'"))
-        groups.setdefault(key, []).append(k)
-    return {key: {m.name: m.aggregate([outcomes[k] for k in ks], [scores[m.name][k] for k in ks], seed)
-                  for m in metrics} for key, ks in sorted(groups.items())}

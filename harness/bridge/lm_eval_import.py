@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import __version__
+from harness.version import __version__
 from harness.bridge.lm_eval_results import convert, read_lm_eval_output
 from harness.evaluation import new_run_dir
 from harness.models.base import ModelInfo

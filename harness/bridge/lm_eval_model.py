@@ -40,6 +40,6 @@ def lm_for(adapter: ModelAdapter):
 
         def apply_chat_template(self, chat_history, add_generation_prompt: bool = True) -> str:
             text = "\n\n".join(turn["content"] for turn in chat_history)
-            return self.adapter.chat_prompt(text)  # type: ignore[attr-defined]
+            return self.adapter.chat_prompt(text)
 
     return EvalhLM()

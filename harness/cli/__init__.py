@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from harness import __version__
+from harness.version import __version__
 from harness.cli.cache_cmd import cache_group
 from harness.cli.import_cmd import import_cmd
 from harness.cli.compare import compare  # evalh: reports

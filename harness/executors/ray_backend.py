@@ -64,8 +64,9 @@ class ModelWorker:
     def info(self) -> ModelInfo:
         return self.model.info()
 
-    def chat_prompt(self, text: str) -> str:
-        return self.model.chat_prompt(text)
+    def ask(self, method: str, *args: Any) -> Any:
+        """Any other method of the model contract (chat formats), answered by this worker's model."""
+        return getattr(self.model, method)(*args)
 
     def pid(self) -> int:
         return os.getpid()
@@ -119,8 +120,8 @@ class RayBackend:
         extra = {**info.extra, "executor": "ray", "workers": len(self.workers), "num_gpus_per_worker": self.placement.num_gpus}
         return info.model_copy(update={"extra": extra})
 
-    def chat_prompt(self, text: str) -> str:
-        return self.ray.get(self.workers[0].chat_prompt.remote(text))
+    def ask(self, method: str, *args: Any) -> Any:
+        return self.ray.get(self.workers[0].ask.remote(method, *args))
 
     def close(self) -> None:
         for worker in self.workers:

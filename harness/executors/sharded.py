@@ -1,10 +1,10 @@
 """ShardedModel: a ModelAdapter that splits each call into shards and runs them on a backend."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from harness.models.base import ModelInfo, Progress
+from harness.models.base import ModelAdapter, ModelInfo, Progress
 from harness.requests import Generate, Loglikelihood, Rolling
 
 
@@ -21,19 +21,22 @@ def shard_ranges(n: int, shards: int) -> list[range]:
 
 
 class Backend(Protocol):
-    """Runs one adapter method on several shards and returns their results in shard order."""
+    """Runs one adapter method on several shards and returns their results in shard order; answers the
+    model's other questions from one copy of it."""
 
     def run(self, method: str, shards: list[list[Any]], progress: Progress) -> list[list[Any]]: ...
 
     def info(self) -> ModelInfo: ...
 
-    def chat_prompt(self, text: str) -> str: ...
+    def ask(self, method: str, *args: Any) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class LocalBackend:
     """The shards run one after another on a model loaded in this process."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model: ModelAdapter) -> None:
         self.model = model
 
     def run(self, method: str, shards: list[list[Any]], progress: Progress) -> list[list[Any]]:
@@ -42,12 +45,20 @@ class LocalBackend:
     def info(self) -> ModelInfo:
         return self.model.info()
 
-    def chat_prompt(self, text: str) -> str:
-        return self.model.chat_prompt(text)
+    def ask(self, method: str, *args: Any) -> Any:
+        return getattr(self.model, method)(*args)
+
+    def close(self) -> None:
+        self.model.close()
 
 
-class ShardedModel:
-    """A ModelAdapter over a backend: each call is split into `shards` parts and merged in order."""
+class ShardedModel(ModelAdapter):
+    """A ModelAdapter over a backend: each call is split into `shards` parts and merged in order.
+
+    Every method of the contract is forwarded: the three kinds of work shard by shard, the rest (identity,
+    chat formats) to one copy of the model. Its session is the default one: each shard lays out its own
+    requests, so a transformers model in bf16 equals a single-process run only up to rounding.
+    """
 
     def __init__(self, backend: Backend, shards: int) -> None:
         self.backend, self.shards = backend, max(1, shards)
@@ -58,14 +69,15 @@ class ShardedModel:
             self._info = self.backend.info()
         return self._info
 
+    def chat_conversation(self, messages: Sequence[Mapping[str, str]]) -> str:
+        return self.backend.ask("chat_conversation", [dict(m) for m in messages])
+
     def chat_prompt(self, text: str) -> str:
-        return self.backend.chat_prompt(text)
+        return self.backend.ask("chat_prompt", text)
 
     def close(self) -> None:
-        """Free the backend's workers (a no-op in process)."""
-        close = getattr(self.backend, "close", None)
-        if close:
-            close()
+        """Free the backend's workers (in process: the model's own `close`)."""
+        self.backend.close()
 
     def _map(self, method: str, requests: Sequence[Any], progress: Progress) -> list[Any]:
         if not requests:
@@ -84,6 +96,3 @@ class ShardedModel:
 
     def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
         return self._map("loglikelihood_rolling", requests, progress)
-
-
-Loader = Callable[..., Any]

@@ -27,14 +27,14 @@ from harness.models.api_http import (ServerError, Transport, TransportStats, gat
                                      run_sync)
 from harness.models.api_scoring import chat_text, completion_text, score_continuation, score_rolling
 from harness.models.api_settings import ApiSettings, parse_settings
-from harness.models.base import ModelInfo, Progress, cut_at_stop
+from harness.models.base import ModelAdapter, ModelInfo, Progress, cut_at_stop
 from harness.requests import Generate, Loglikelihood, Rolling
 
 R = TypeVar("R")
 _VERSION_PROBES = (("version", "version"), ("info", "version"), ("props", "build_info"))
 
 
-class OpenAIModel:
+class OpenAIModel(ModelAdapter):
     """A model behind an OpenAI-compatible HTTP API (the ModelAdapter protocol)."""
 
     def __init__(self, settings: ApiSettings, display: str, *, probe: bool = True) -> None:

@@ -1,12 +1,12 @@
-"""The ModelAdapter protocol every backend implements, and the ModelInfo it reports."""
+"""The model contract: `ModelAdapter` (every backend subclasses it), its per-task `Session`, and `ModelInfo`."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.requests import Generate, Loglikelihood, Rolling
+from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 Progress = Callable[[int], None] | None
 """Called with the number of requests just finished, so a caller can draw a progress bar."""
@@ -30,25 +30,109 @@ class ModelInfo(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
-@runtime_checkable
-class ModelAdapter(Protocol):
-    """What the runner needs from a model.
+class ModelAdapter:
+    """The whole contract between evalh and a model backend: every method evalh calls on a model.
 
-    Example, for a model that knows its capitals::
+    Subclass it. `info`, `loglikelihood` and `generate` are required; the others have defaults that say
+    what a backend without the capability does. Nothing in evalh probes an adapter for other methods, and
+    a wrapper (shards, Ray) overrides every method here by delegation, so no capability is dropped.
 
-        adapter.loglikelihood([Loglikelihood("The capital of France is", " Paris")])
-        -> [(-0.26, True)]        # log P(" Paris" | context), and whether greedy decoding gives it
-        adapter.generate([Generate("The capital of France is", until=("\\n",), max_tokens=8)])
-        -> [" Paris."]
+    A request is a frozen value (harness.requests); a method takes a list of them and answers each, in
+    order. `progress`, when given, is called with the number of requests just answered.
+
+    Worked example, for a model that knows its capitals::
+
+        model.loglikelihood([Loglikelihood("The capital of France is", " Paris"),
+                             Loglikelihood("The capital of France is", " London")])
+        -> [(-0.26, True), (-4.4, False)]
+        # log P(continuation | context), summed over the continuation's tokens, and whether greedy
+        # decoding from the context gives exactly the continuation's tokens
+
+        model.generate([Generate("Q: 2 + 2 =\nA:", until=("\n",), max_tokens=8)])
+        -> [" 4"]          # greedy, at most 8 new tokens, cut before the first stop string
+
+        model.loglikelihood_rolling([Rolling("The cat sat on the mat.")])
+        -> [-21.7]         # log P(text) from an empty context (the prefix token), over windows
+                           # of the context length when the text is longer
+
+    The runner opens a `Session` per task (`open`) with all of the task's requests, and asks through it:
+    a backend that lays out its work per task (batch layouts, a decoding schedule, memos) keeps that
+    state in its session, and it dies with the session.
     """
 
-    def info(self) -> ModelInfo: ...
+    def info(self) -> ModelInfo:
+        """Identity for results files and the response cache: name, parameters, fingerprint (changes
+        whenever a number could), dtype, device, context length. Must not load weights."""
+        raise NotImplementedError
 
-    def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]: ...
+    def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
+        """(sum of log-probabilities of `continuation` given `context`, is_greedy) per request."""
+        raise NotImplementedError
 
-    def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]: ...
+    def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
+        """Greedy continuation of each `prompt`: at most `max_tokens` new tokens, cut before the first of
+        `until` (see `cut_at_stop`); an empty budget gives ""."""
+        raise NotImplementedError
 
-    def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]: ...
+    def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
+        """Total log-likelihood of each `text` (perplexity tasks). Default: not supported."""
+        from harness.errors import ModelError
+
+        raise ModelError(f"model {self.info().name} cannot score whole texts (loglikelihood_rolling)")
+
+    def open(self, requests: Sequence[Request]) -> Session:
+        """A session for one task, given all of its requests in item order, duplicates included, before
+        the runner dedupes them, asks the response cache and splits the rest into calls. Default: a
+        session that passes every call straight to the model."""
+        return Session(self)
+
+    def chat_conversation(self, messages: Sequence[Mapping[str, str]]) -> str:
+        """`messages` (`[{"role": "system" | "user" | "assistant", "content": ...}, ...]`) in the model's
+        chat format, ready for the assistant's next turn. Default: the model has no chat format."""
+        from harness.errors import ModelError
+
+        raise ModelError(f"model {self.info().name} has no chat template; run without --apply-chat-template")
+
+    def chat_prompt(self, text: str) -> str:
+        """`text` as one user turn in the chat format (`--apply-chat-template`)."""
+        return self.chat_conversation([{"role": "user", "content": text}])
+
+    def close(self) -> None:
+        """Free what the model holds (workers, connections). Default: nothing to free."""
+
+
+class Session:
+    """One task's view of a model (`ModelAdapter.open`); the runner asks through it and closes it after.
+
+    The default passes each call to the model and keeps the runner's order. A backend whose numbers
+    depend on which requests share a batch subclasses it, lays the task out once, and answers any split of
+    the task into calls with the numbers of one uninterrupted call.
+    """
+
+    def __init__(self, model: ModelAdapter) -> None:
+        self.model = model
+
+    def order(self, requests: Sequence[Request]) -> list[Request]:
+        """The order to ask for `requests` (one kind), so that calls cut from it each do whole batches."""
+        return list(requests)
+
+    def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
+        return self.model.loglikelihood(requests, progress)
+
+    def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
+        return self.model.generate(requests, progress)
+
+    def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
+        return self.model.loglikelihood_rolling(requests, progress)
+
+    def close(self) -> None:
+        """Drop the task's state."""
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def cut_at_stop(text: str, until: Sequence[str]) -> str:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness.models.base import ModelInfo, Progress, cut_at_stop
+from harness.models.base import ModelAdapter, ModelInfo, Progress, cut_at_stop
 from harness.requests import Generate, Loglikelihood, Rolling
 
 
@@ -51,7 +51,7 @@ def fake_generation(prompt: str, until: Sequence[str] = (), max_tokens: int = 25
     return cut_at_stop(" " + " ".join(words), until)
 
 
-class FakeModel:
+class FakeModel(ModelAdapter):
     """Deterministic stand-in for a language model. `seed` changes every log-likelihood draw."""
 
     def __init__(self, seed: int = 0, name: str = "fake", answers: Mapping[str, str] | None = None,
@@ -85,9 +85,9 @@ class FakeModel:
             return (-50.0, False) if self.answers_wrong(context) else (-0.01, True)
         return fake_logprob(context, continuation, self.seed)[0] - 1.0, False
 
-    def chat_prompt(self, text: str) -> str:
-        """A fixed stand-in chat format: `<|user|>`, the text, `<|assistant|>`."""
-        return f"<|user|>\n{text}\n<|assistant|>\n"
+    def chat_conversation(self, messages: Sequence[Mapping[str, str]]) -> str:
+        """A fixed stand-in chat format: each message as `<|role|>` and its text, then `<|assistant|>`."""
+        return "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages) + "<|assistant|>\n"
 
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
         self.calls.extend(requests)

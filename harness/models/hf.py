@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.errors import EvalhError, ModelError
 from harness.models import hf_identity
-from harness.models.base import ModelInfo, Progress
+from harness.models.base import ModelAdapter, ModelInfo, Progress, Session
 from harness.models.hf_identity import FolderFacts
 from harness.models.hf_plan import TaskPlan
 from harness.requests import Generate, Loglikelihood, Request, Rolling
@@ -30,7 +30,7 @@ SCORING_VERSION = "4"
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 
 
-class HFModel:
+class HFModel(ModelAdapter):
     """A causal LM loaded with transformers' Auto classes; lazily for local folders and GGUF files.
 
     `model` and `tokenizer` load on first use; `info()` never loads anything and is the same before and
@@ -49,8 +49,6 @@ class HFModel:
         self._batch_size = batch_size if batch_size == "auto" else max(1, int(batch_size))
         self._tokenizer: Any = None
         self._model: Any = None
-        self._task = TaskPlan([])  # the task being run (`plan`)
-        self._prompt_tokens: dict[tuple[str, int], list[int]] = {}  # (prompt, budget) -> tokens, encoded once
         self._greedy: bool | None = None  # whether hf_generate.greedy can drive the model (known once loaded)
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
@@ -224,13 +222,6 @@ class HFModel:
             out.append((ctx, encoded[both[1]][len(ctx):]))
         return out
 
-    def chat_prompt(self, text: str) -> str:
-        """`text` as one user turn in the tokenizer's chat template, ready for the assistant's answer."""
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise ModelError(f"model {self.name} has no chat template; run without --apply-chat-template")
-        return self.tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                                  add_generation_prompt=True)
-
     def chat_conversation(self, messages: Sequence[dict[str, str]]) -> str:
         """A whole conversation (`[{"role": "user", "content": ...}, {"role": "assistant", ...}, ...]`) in the
         tokenizer's chat template, ready for the assistant's next turn. A template that rejects the system
@@ -248,43 +239,31 @@ class HFModel:
             return self.tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
 
     # -- a task's layout ----------------------------------------------------------------------------
-    def plan(self, requests: Sequence[Request]) -> None:
-        """The whole of a task's requests, in item order with duplicates, before the runner dedupes them,
-        asks the response cache and splits the rest into calls.
+    def open(self, requests: Sequence[Request]) -> HFSession:
+        """A session whose forward passes are cut from the whole task (hf_plan), as lm-eval batches a task:
+        a request's numbers then never depend on how the task is split into calls, and in bf16/fp16 they
+        are lm-eval's (hf_aligned). Nothing is tokenised or loaded until a call needs it."""
+        return HFSession(self, TaskPlan(requests))
 
-        The forward passes are cut from these (hf_plan), as lm-eval batches a task: a request's numbers
-        then never depend on how the task is split into calls, and in bf16/fp16 they are lm-eval's
-        (hf_aligned). Nothing is tokenised or loaded until a call needs it.
-        """
-        self._task = TaskPlan(requests)
-        self._prompt_tokens.clear()  # the memo holds one task's prompts at a time
-
-    def order(self, requests: Sequence[Request]) -> list[Request]:
-        """`requests` (of one kind, all planned) in the order their forward passes run, so that calls cut
-        from this order each run whole passes; unplanned requests keep their order."""
+    def _order(self, task: TaskPlan, requests: Sequence[Request]) -> list[Request]:
         if not requests:
             return []
         kind = type(requests[0])
-        if not self._task.covers(kind, requests):
+        if not task.covers(kind, requests):
             return list(requests)
         if kind is Generate:
-            planned = self._task.generation
-            cohorts = self._generation_batches(planned)
+            planned = task.generation
             rank: dict[Request, int] = {}
-            for cohort in cohorts:
+            for cohort in self._generation_batches(task, planned):
                 for i in cohort:
                     rank.setdefault(planned[i], len(rank))
         else:
-            planned = self._task.scoring if kind is Loglikelihood else self._task.rolling
-            scorer = self._scorer(self._task) if kind is Loglikelihood else self._roller(self._task)
+            planned = task.scoring if kind is Loglikelihood else task.rolling
+            scorer = self._scorer(task) if kind is Loglikelihood else self._roller(task)
             rank = {}
             for i in scorer.order():
                 rank.setdefault(planned[i], len(rank))
         return sorted(requests, key=lambda r: rank.get(r, len(rank)))
-
-    def _for(self, kind: type, requests: Sequence[Request]) -> TaskPlan:
-        """The task's plan when it holds these requests, else a plan of this call alone."""
-        return self._task if self._task.covers(kind, requests) else TaskPlan(requests)
 
     # -- scoring ---------------------------------------------------------------------------------
     def _scorer(self, task: TaskPlan):
@@ -315,7 +294,9 @@ class HFModel:
         bf16/fp16 models give lm-eval's numbers bit for bit (hf_aligned); float32 models go through
         shared-prefix scoring (hf_scoring.Packed), pairs that need lm-eval's left truncation plainly.
         """
-        task = self._for(Loglikelihood, requests)
+        return self._loglikelihood(TaskPlan(requests), requests, progress)
+
+    def _loglikelihood(self, task: TaskPlan, requests: Sequence[Loglikelihood], progress: Progress) -> list[tuple[float, bool]]:
         index = {r: i for i, r in enumerate(task.scoring)}
         return self._scorer(task).answers([index[r] for r in requests], progress)
 
@@ -347,15 +328,17 @@ class HFModel:
         scored tokens (the first conditioned on the prefix token), and each window scored the plain lm-eval
         way; a text's windows are summed. Passes hold as many full windows as ~`_LOGITS_BUDGET` logits allow.
         """
-        task = self._for(Rolling, requests)
+        return self._rolling(TaskPlan(requests), requests, progress)
+
+    def _rolling(self, task: TaskPlan, requests: Sequence[Rolling], progress: Progress) -> list[float]:
         index = {r: i for i, r in enumerate(task.rolling)}
         return self._roller(task).answers([index[r] for r in requests], progress)
 
     # -- generation ------------------------------------------------------------------------------
-    def _jobs(self, requests: Sequence[Generate]) -> list:
+    def _jobs(self, task: TaskPlan, requests: Sequence[Generate]) -> list:
         from harness.models import hf_generate
 
-        known = self._prompt_tokens
+        known = task.prompt_tokens
         for r in requests:
             if (r.prompt, r.max_tokens) not in known:
                 tokens = self._encode(r.prompt) or [self.prefix_token_id]
@@ -363,10 +346,10 @@ class HFModel:
         return [hf_generate.Job(known[(r.prompt, r.max_tokens)], r.max_tokens, tuple(s for s in r.until if s), r.prompt)
                 for r in requests]
 
-    def _generation_batches(self, requests: Sequence[Generate]) -> list[list[int]]:
+    def _generation_batches(self, task: TaskPlan, requests: Sequence[Generate]) -> list[list[int]]:
         from harness.models import hf_generate
 
-        return hf_generate.batches(self._jobs(requests), self.batch_size)
+        return hf_generate.batches(self._jobs(task, requests), self.batch_size)
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
         """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate).
@@ -376,7 +359,9 @@ class HFModel:
         on a schedule fixed by the whole task; a call runs it until its own requests are done and keeps
         the other texts for later calls.
         """
-        task = self._for(Generate, requests)
+        return self._generate(TaskPlan(requests), requests, progress)
+
+    def _generate(self, task: TaskPlan, requests: Sequence[Generate], progress: Progress) -> list[str]:
         wanted = set(requests)
         for r in wanted:
             if r.max_tokens <= 0:  # no budget: no batch, an empty text
@@ -398,7 +383,7 @@ class HFModel:
 
         plan = task.generation
         if task.schedule is None:  # several of lm-eval's batches at once, within one batch's cache at full length
-            task.schedule = hf_generate.decode(self.model, self.tokenizer, self._jobs(plan), self.batch_size,
+            task.schedule = hf_generate.decode(self.model, self.tokenizer, self._jobs(task, plan), self.batch_size,
                                                self.device, max_positions=self.batch_size * self.max_length)
         with hf_attention.installed(self.model):
             while todo:
@@ -415,7 +400,7 @@ class HFModel:
         from harness.models import hf_generate
 
         plan = task.generation
-        jobs = self._jobs(plan)
+        jobs = self._jobs(task, plan)
         chosen = [i for cohort in hf_generate.batches(jobs, self.batch_size)
                   if any(plan[i] in todo for i in cohort) for i in cohort]
         seen: set[Generate] = set()
@@ -426,6 +411,34 @@ class HFModel:
         texts = hf_generate.batched(self.model, self.tokenizer, rows, self.batch_size, self.device, progress)
         for i, text in zip(chosen, texts):
             task.texts.setdefault(plan[i], text)
+
+
+class HFSession(Session):
+    """One task on a transformers model: its layout (hf_plan.TaskPlan) lives here and dies with the session.
+    A call for requests the task does not hold is laid out on its own."""
+
+    def __init__(self, model: HFModel, task: TaskPlan) -> None:
+        super().__init__(model)
+        self.hf, self.task = model, task
+
+    def _for(self, kind: type, requests: Sequence[Request]) -> TaskPlan:
+        return self.task if self.task.covers(kind, requests) else TaskPlan(requests)
+
+    def order(self, requests: Sequence[Request]) -> list[Request]:
+        """`requests` (one kind) in the order their forward passes run."""
+        return self.hf._order(self.task, requests)
+
+    def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
+        return self.hf._loglikelihood(self._for(Loglikelihood, requests), requests, progress)
+
+    def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
+        return self.hf._generate(self._for(Generate, requests), requests, progress)
+
+    def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
+        return self.hf._rolling(self._for(Rolling, requests), requests, progress)
+
+    def close(self) -> None:
+        self.task = TaskPlan([])
 
 
 def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> list[tuple[list[int], list[int]]]:

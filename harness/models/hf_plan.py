@@ -21,7 +21,7 @@ Pair = tuple[list[int], list[int]]
 
 class TaskPlan:
     """A task's requests by kind (generation in item order with duplicates, as lm-eval cuts its batches
-    from them), and what is built from them on first use; lives until the next task is planned."""
+    from them), and what is built from them on first use; held by the task's session."""
 
     def __init__(self, requests: Sequence[Request]) -> None:
         self.scoring = list(dict.fromkeys(r for r in requests if isinstance(r, Loglikelihood)))
@@ -31,6 +31,7 @@ class TaskPlan:
         self.roller: RollingScorer | None = None
         self.schedule: Iterator[list[tuple[int, str]]] | None = None  # hf_generate.decode over `generation`
         self.texts: dict[Generate, str] = {}  # generated so far
+        self.prompt_tokens: dict[tuple[str, int], list[int]] = {}  # (prompt, budget) -> tokens, encoded once
 
     def covers(self, kind: type, requests: Sequence[Request]) -> bool:
         """Whether the plan holds every one of `requests` (of `kind`)."""

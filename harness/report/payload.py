@@ -9,7 +9,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from harness import __version__
+from harness.version import __version__
 from harness.report.comparison import Comparison, ModelColumn, TaskRow
 from harness.results import SampleRecord
 

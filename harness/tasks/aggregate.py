@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from harness.metrics.base import Metric, Outcome
 from harness.results import MetricValue, TaskResult
+from harness.tasks.schema import TaskSpec
+from harness.tasks.templates import render_value
 
 
 def pooled_stderr(stderrs: Sequence[float], sizes: Sequence[int]) -> float | None:
@@ -61,3 +64,16 @@ def group_metrics(tasks: Mapping[str, TaskResult], min_tasks: int = 2) -> dict[s
 
 def _mean_metrics(task: TaskResult) -> set[str]:
     return {name for name, m in task.metrics.items() if m.method == "mean" and m.value is not None and m.n > 0}
+
+
+def subgroup_metrics(spec: TaskSpec, metrics: Sequence[Metric], outcomes: Sequence[Outcome], scores: dict,
+                     seed: int) -> dict:
+    """Every metric again per subgroup (the task's `breakdown` template, e.g. a bias type), keyed by subgroup."""
+    if not spec.breakdown:
+        return {}
+    groups: dict[str, list[int]] = {}
+    for k, outcome in enumerate(outcomes):
+        key = str(render_value(spec.breakdown, outcome.item.row, f"task {spec.name}, row {k}, field 'breakdown'"))
+        groups.setdefault(key, []).append(k)
+    return {key: {m.name: m.aggregate([outcomes[k] for k in ks], [scores[m.name][k] for k in ks], seed)
+                  for m in metrics} for key, ks in sorted(groups.items())}

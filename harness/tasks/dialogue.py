@@ -20,7 +20,7 @@ from harness.metrics.judge_prompts import judge_messages
 from harness.models.base import ModelAdapter
 from harness.requests import Generate
 from harness.results import DatasetInfo, SampleRecord, TaskResult
-from harness.runner import subgroup_metrics
+from harness.tasks.aggregate import subgroup_metrics
 from harness.tasks.build import Item
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.schema import TaskSpec
@@ -32,22 +32,15 @@ Messages = list[dict[str, str]]
 def conversation_prompt(model: ModelAdapter, messages: Messages, plain_ok: bool = False) -> str:
     """`messages` in the model's chat format, ready for its next turn.
 
-    Adapters with `chat_conversation` (transformers) use their template; others with only a one-turn
-    `chat_prompt` (the fake) get its `<|role|>` layout, one block per message. With `plain_ok` (a judge), a
-    model without a chat template gets the messages' texts one after another, each ended by a blank line.
+    With `plain_ok` (a judge), a model without a chat template gets the messages' texts one after another,
+    each ended by a blank line; otherwise such a model cannot hold a dialogue.
     """
-    if hasattr(model, "chat_conversation"):
-        try:
-            return model.chat_conversation(messages)
-        except ModelError:
-            if not plain_ok:
-                raise
-            return "".join(m["content"].rstrip("\n") + "\n\n" for m in messages)
-    if len(messages) == 1 and hasattr(model, "chat_prompt"):
-        return model.chat_prompt(messages[0]["content"])
-    if hasattr(model, "chat_prompt"):
-        return "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages) + "<|assistant|>\n"
-    raise TaskError(f"model {model.info().name} has no chat template; a dialogue task needs one")
+    try:
+        return model.chat_conversation(messages)
+    except ModelError as exc:
+        if not plain_ok:
+            raise TaskError(f"{exc} (a dialogue task needs a chat template)") from None
+        return "".join(m["content"].rstrip("\n") + "\n\n" for m in messages)
 
 
 def _turns(spec: TaskSpec, row: dict, where: str) -> tuple[list[str], list[str]]:

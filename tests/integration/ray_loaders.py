@@ -24,3 +24,15 @@ class DyingOnceFake(FakeModel):
 
 def dying_fake(spec, options):
     return DyingOnceFake(Path(os.environ["EVALH_TEST_DEATH_MARKER"]))
+
+
+class TemplatedFake(FakeModel):
+    """The fake with a chat template of its own, unlike the fake's plain one: a wrapper that failed to
+    forward `chat_conversation` would show in every prompt."""
+
+    def chat_conversation(self, messages):
+        return "".join(f"[{m['role'].upper()}] {m['content']} [END]\n" for m in messages) + "[ASSISTANT]"
+
+
+def templated_fake(spec, options):
+    return TemplatedFake(name=spec)

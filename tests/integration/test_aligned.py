@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from harness.models import hf_aligned
+from harness.models.base import ModelAdapter, Session
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Loglikelihood
 from harness.tasks.build import FewshotSampler, build_items
@@ -41,8 +42,8 @@ def _lm_eval_scores(model, requests: list[Loglikelihood]) -> list[tuple[float, b
 def test_bf16_scores_equal_lm_evals(smollm2, shared_data, k, n, long, one_thread):
     requests = _requests(shared_data, k, n)
     assert hf_aligned.applies(smollm2.model)
-    smollm2.plan(requests)
-    ours = smollm2.loglikelihood(requests)
+    with smollm2.open(requests) as session:
+        ours = session.loglikelihood(requests)
     assert ours == _lm_eval_scores(smollm2, requests)  # every float and greedy flag, exactly
     lengths = {len(c) + len(x) - 1 >= 192 for c, x in smollm2.encode_pairs([(r.context, r.continuation) for r in requests])}
     assert lengths == {long}
@@ -50,12 +51,12 @@ def test_bf16_scores_equal_lm_evals(smollm2, shared_data, k, n, long, one_thread
 
 def test_split_calls_give_the_planned_numbers(smollm2, shared_data):
     requests = _requests(shared_data, 0, 20)
-    smollm2.plan(requests)
-    whole = smollm2.loglikelihood(requests)
-    parts = [smollm2.loglikelihood(requests[at:at + 7]) for at in range(0, len(requests), 7)]
+    with smollm2.open(requests) as session:
+        whole = session.loglikelihood(requests)
+    with smollm2.open(requests) as session:
+        parts = [session.loglikelihood(requests[at:at + 7]) for at in range(0, len(requests), 7)]
     assert [s for part in parts for s in part] == whole
-    smollm2.plan([])  # unplanned: planned over the call itself, as lm-eval would batch it
-    assert smollm2.loglikelihood(requests) == whole
+    assert smollm2.loglikelihood(requests) == whole  # without a session: laid out over the call, as lm-eval would
 
 
 def test_plan_widths_follow_lm_evals_batches():
@@ -68,20 +69,32 @@ def test_plan_widths_follow_lm_evals_batches():
     assert hf_aligned.plan_widths(pairs, 8, 100) == [9] * 5
 
 
-class _Crashes:
+class _Crashes(ModelAdapter):
     """The model, dying on its second scoring call (as a killed run would)."""
 
     def __init__(self, model) -> None:
         self.model, self.calls = model, 0
 
-    def __getattr__(self, name):
-        return getattr(self.model, name)
+    def info(self):
+        return self.model.info()
+
+    def open(self, requests):
+        return _CrashingSession(self, self.model.open(requests))
+
+
+class _CrashingSession(Session):
+    def __init__(self, crashes: _Crashes, inner: Session) -> None:
+        super().__init__(crashes)
+        self.crashes, self.inner = crashes, inner
+
+    def order(self, requests):
+        return self.inner.order(requests)
 
     def loglikelihood(self, requests, progress=None):
-        self.calls += 1
-        if self.calls == 2:
+        self.crashes.calls += 1
+        if self.crashes.calls == 2:
             raise KeyboardInterrupt
-        return self.model.loglikelihood(requests, progress)
+        return self.inner.loglikelihood(requests, progress)
 
 
 def test_a_run_split_by_the_response_cache_and_resumed_scores_the_same(smollm2, shared_data, tmp_path):

@@ -3,6 +3,7 @@ output on those batches, and so lm-eval's."""
 import pytest
 
 from harness.models import hf_attention, hf_generate
+from harness.models.hf_plan import TaskPlan
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Generate
 
@@ -112,10 +113,10 @@ def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cut
 
     lm = HFLM(pretrained=model.model, tokenizer=model.tokenizer, backend="causal", batch_size=4)
     theirs = dict(zip(full, lm.generate_until([Instance(r) for r in full], disable_tqdm=True)))
-    model.plan(full)
-    assert model.generate(unique[:5]) + model.generate(unique[5:]) == [theirs[r] for r in unique]
+    with model.open(full) as session:
+        assert session.generate(unique[:5]) + session.generate(unique[5:]) == [theirs[r] for r in unique]
     def layout(requests):  # the prompts of each batch
-        return [sorted({requests[i].prompt for i in cohort}) for cohort in hf_generate.batches(model._jobs(requests), 4)]
+        return [sorted({requests[i].prompt for i in cohort}) for cohort in hf_generate.batches(model._jobs(TaskPlan(requests), requests), 4)]
 
     assert layout(full) != layout(unique)  # the duplicates do move the batch boundaries
 
@@ -155,9 +156,9 @@ def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_
     model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4))
     spec = build_index().tasks["wmt22_en_de"]
     whole = Runner(model, data_dir=shared_data, limit=12).run_task(spec)[1]
-    calls, generate = [], model.generate
+    calls, generate = [], model._generate
 
-    def counted(requests, progress=None):
+    def counted(task, requests, progress=None):
         seen, forward = {"rows": 0}, model.model.forward
 
         def rows(*args, **kwargs):
@@ -169,12 +170,12 @@ def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_
         try:
             if len(calls) == crash_at:
                 raise KeyboardInterrupt
-            return generate(requests, progress)
+            return generate(task, requests, progress)
         finally:
             model.model.forward = forward
             calls.append((len(requests), seen["rows"]))
 
-    model.generate = counted
+    model._generate = counted  # what the task's session calls
     crash_at = -1
     with ResponseCache.open(tmp_path / "responses.sqlite") as cache:
         split = Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4).run_task(spec)[1]

@@ -86,6 +86,34 @@ def test_ray_run_sharded_four_ways_equals_local_run(ray_cluster, tmp_path):
     assert next(iter(remote.values()))[0].model.extra["executor"] == "ray"
 
 
+def _chat_run(tmp_path: Path, shared_data: Path, name: str, **options):
+    """MT-Bench (two turns, judged) and a chat-template task on a fake with a chat template of its own."""
+    from tests.integration import ray_loaders
+
+    config = RunConfig(models=["fake"], tasks=["mt_bench", "starter_mc"], judge="fake:seed=2", limit=4,
+                       apply_chat_template=True, data_dir=str(shared_data), output_dir=str(tmp_path / name),
+                       device="cpu", cache=False, **options)
+    evaluation = evaluate(config, load=ray_loaders.templated_fake)
+    assert evaluation.ok, evaluation.errors
+    return {r.model.name: (r, read_samples(d)) for d, r in evaluation.runs}
+
+
+def test_chat_formats_reach_the_model_through_shards(tmp_path, shared_data):
+    """A wrapper forwards the whole model contract: the second turn of a dialogue and a chat-template
+    prompt are in the model's own format with or without shards."""
+    local = _chat_run(tmp_path, shared_data, "local")
+    _same(local, _chat_run(tmp_path, shared_data, "shards", shards=2))
+    samples = local["fake"][1]
+    dialogue = next(s for s in samples if s.task == "mt_bench")
+    assert dialogue.row["_dialogue"]["turns"][1]["answer"] is not None
+    assert all(s.prompt.startswith("[USER] ") for s in samples if s.task == "starter_mc")
+
+
+def test_chat_formats_reach_the_model_on_ray(ray_cluster, tmp_path, shared_data):
+    local = _chat_run(tmp_path, shared_data, "local")
+    _same(local, _chat_run(tmp_path, shared_data, "ray", executor="ray", shards=2))
+
+
 def test_a_worker_killed_mid_run_changes_nothing(ray_cluster, tmp_path):
     from tests.integration import ray_loaders
 

@@ -47,11 +47,12 @@ class Passes:
         return seen
 
 
-def _calls(model, method: str, requests: list, size: int) -> list:
-    """The runner's way: plan the task, then ask in calls of `size` requests (item order, worst case)."""
-    unique = list(dict.fromkeys(requests))
-    return [answer for at in range(0, len(unique), size)
-            for answer in getattr(model, method)(unique[at:at + size])]
+def _calls(model, method: str, requests: list, size: int, ask: list | None = None) -> list:
+    """The runner's way: open a session with the whole task, then ask for `ask` (default: every distinct
+    request, in item order: the worst case) in calls of `size` requests."""
+    ask = list(dict.fromkeys(requests)) if ask is None else ask
+    with model.open(requests) as session:
+        return [answer for at in range(0, len(ask), size) for answer in getattr(session, method)(ask[at:at + size])]
 
 
 @pytest.mark.slow
@@ -61,20 +62,17 @@ def test_scoring_runs_the_same_passes_however_the_task_is_split(shared_data, dty
     requests = _arc_requests(shared_data, 2, 10) + [Loglikelihood("", " alone"), Loglikelihood("x" * 3000, " long")]
     unique = list(dict.fromkeys(requests))
     passes = Passes(model)
-    model.plan(requests)
-    whole = model.loglikelihood(unique)
+    whole = _calls(model, "loglikelihood", requests, len(unique))
     one_call = passes.take()
-    model.plan(requests)
     assert _calls(model, "loglikelihood", requests, 5) == whole
     assert Counter(passes.take()) == Counter(one_call)  # every pass once, none other
-    model.plan(requests)
-    ordered = model.order(unique)
+    with model.open(requests) as session:
+        ordered = session.order(unique)
     assert sorted(ordered, key=unique.index) == unique
-    assert [a for at in range(0, len(ordered), 7) for a in model.loglikelihood(ordered[at:at + 7])] == \
-        [whole[unique.index(r)] for r in ordered]
+    assert _calls(model, "loglikelihood", requests, 7, ordered) == [whole[unique.index(r)] for r in ordered]
     assert Counter(passes.take()) == Counter(one_call)
-    model.plan(requests)  # resumed: the first half came from the response cache
-    assert model.loglikelihood(unique[len(unique) // 2:]) == whole[len(unique) // 2:]
+    half = unique[len(unique) // 2:]  # resumed: the first half came from the response cache
+    assert _calls(model, "loglikelihood", requests, 5, half) == whole[len(unique) // 2:]
     assert not Counter(passes.take()) - Counter(one_call)  # only passes of the uninterrupted run
     assert len(one_call) >= 4  # several passes, so a split has something to change
 
@@ -88,15 +86,12 @@ def test_generation_runs_the_same_passes_however_the_task_is_split(dtype):
     requests = [Generate(p, ("\n",), 6 + i % 3) for i, p in enumerate(prompts)]
     unique = list(dict.fromkeys(requests))
     passes = Passes(model)
-    model.plan(requests)
-    whole = model.generate(unique)
+    whole = _calls(model, "generate", requests, len(unique))
     one_call = passes.take()
-    model.plan(requests)
     assert _calls(model, "generate", requests, 2) == whole
     assert passes.take() == one_call  # the same schedule, step for step
-    model.plan(requests)
-    assert model.generate(unique[3:]) == whole[3:]  # resumed: a prefix of the same schedule
-    assert one_call[:len(passes.seen)] == passes.take()
+    assert _calls(model, "generate", requests, 2, unique[3:]) == whole[3:]  # resumed
+    assert one_call[:len(passes.seen)] == passes.take()  # a prefix of the same schedule
 
 
 @pytest.mark.slow
@@ -105,9 +100,7 @@ def test_rolling_runs_the_same_passes_however_the_task_is_split():
     model.max_length = 8  # several windows a text
     requests = [Rolling(t) for t in TEXTS]
     passes = Passes(model)
-    model.plan(requests)
-    whole = model.loglikelihood_rolling(requests)
+    whole = _calls(model, "loglikelihood_rolling", requests, len(requests))
     one_call = passes.take()
-    model.plan(requests)
     assert _calls(model, "loglikelihood_rolling", requests, 1) == whole
     assert Counter(passes.take()) == Counter(one_call)
