@@ -1,6 +1,8 @@
 """Metrics by name. Each takes per-item Outcomes, gives per-sample scores and an aggregate with uncertainty."""
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint, entry_points
+
 from harness.errors import TaskError, did_you_mean
 from harness.metrics.base import Metric, Outcome
 from harness.metrics.bias import LikelihoodDiff, PctStereotype
@@ -13,7 +15,7 @@ from harness.metrics.classification import ClassificationMetric
 from harness.metrics.perplexity import PerplexityMetric
 from harness.metrics.text import CorpusTranslationMetric, ExactMatch, ExactMatchLmEval, RougeMetric, TokenF1
 
-__all__ = ["Metric", "Outcome", "get_metric", "METRIC_NAMES"]
+__all__ = ["Metric", "Outcome", "get_metric", "metric_factories", "METRIC_NAMES"]
 
 
 def _judge_metric(**options: object) -> Metric:
@@ -58,13 +60,36 @@ _FACTORIES = {
     "mt_bench_score": _judge_metric,
 }
 METRIC_NAMES = sorted(_FACTORIES)
+"""The built-in metrics; installed packages add theirs through the `evalh.metrics` entry-point group."""
+
+
+def metric_factories() -> dict[str, object]:
+    """Metric factories by name: the built-ins, then every `evalh.metrics` entry point of installed packages
+    (an entry point names a callable taking the task's metric options as keyword arguments and returning
+    a `Metric`, e.g. the class itself). A plugin cannot replace a built-in."""
+    found: dict[str, object] = dict(_FACTORIES)
+    for ep in entry_points(group="evalh.metrics"):
+        if ep.name in _FACTORIES:
+            raise TaskError(f"metric plugin '{ep.name}' ({ep.value}) reuses the name of a built-in metric")
+        found[ep.name] = ep
+    return found
 
 
 def get_metric(name: str, options: dict | None = None, task: str = "") -> Metric:
-    """A metric instance by name; unknown names and options are TaskErrors naming the task."""
-    if name not in _FACTORIES:
-        raise TaskError(f"task {task}: unknown metric '{name}'{did_you_mean(name, _FACTORIES)}")
+    """A metric instance by name; unknown names, broken plugins and bad options are TaskErrors naming the task."""
+    factories = _FACTORIES if name in _FACTORIES else metric_factories()
+    if name not in factories:
+        raise TaskError(f"task {task}: unknown metric '{name}'{did_you_mean(name, factories)}")
+    factory = factories[name]
+    if isinstance(factory, EntryPoint):  # import the plugin only when a task uses it
+        try:
+            factory = factory.load()
+        except Exception as exc:  # a broken plugin names itself instead of a traceback
+            raise TaskError(f"task {task}: metric plugin '{name}' failed to load: {exc}") from None
     try:
-        return _FACTORIES[name](**(options or {}))
+        metric = factory(**(options or {}))
     except TypeError as exc:
         raise TaskError(f"task {task}: bad options for metric '{name}': {exc}") from None
+    if not isinstance(metric, Metric):
+        raise TaskError(f"task {task}: metric '{name}' gave {type(metric).__name__}, not a harness Metric")
+    return metric
