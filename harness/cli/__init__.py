@@ -6,9 +6,9 @@ import click
 from harness.version import __version__
 from harness.cli.cache_cmd import cache_group
 from harness.cli.import_cmd import import_cmd
-from harness.cli.compare import compare  # evalh: reports
+from harness.cli.compare import compare
 from harness.cli.list_cmd import list_group
-from harness.cli.report import report  # evalh: reports
+from harness.cli.report import report
 from harness.cli.run import run
 
 
@@ -22,5 +22,5 @@ main.add_command(run)
 main.add_command(list_group)
 main.add_command(import_cmd)
 main.add_command(cache_group)
-main.add_command(report)  # evalh: reports
-main.add_command(compare)  # evalh: reports
+main.add_command(report)
+main.add_command(compare)

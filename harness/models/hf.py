@@ -40,9 +40,8 @@ class HFModel(ModelAdapter):
 
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
                  dtype: str = "auto", batch_size: int | str = 16, revision: str | None = None,
-                 local_files_only: bool = False, size_label: str | None = None, shared_prefix: bool = True) -> None:
+                 local_files_only: bool = False, size_label: str | None = None) -> None:
         self.name = name
-        self.shared_prefix = shared_prefix
         self.device = hf_identity.resolve_device(device)
         self._dtype_name, self._dtype_reason = hf_identity.resolve_dtype(dtype, self.device)
         self._source, self._gguf_sha, self._size_label = source, None, size_label
@@ -285,7 +284,7 @@ class HFModel(ModelAdapter):
 
                 text = getattr(self.model.config, "text_config", None) or self.model.config
                 task.scorer = FloatScorer(self.model, pairs, self.max_length, self.batch_size, self.device,
-                                          getattr(text, "sliding_window", None), self.shared_prefix)
+                                          getattr(text, "sliding_window", None))
         return task.scorer
 
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
@@ -304,7 +303,7 @@ class HFModel(ModelAdapter):
         """Score the way that reproduces lm-eval's bf16/fp16 numbers bit for bit (hf_aligned), when it applies."""
         from harness.models import hf_aligned
 
-        return self.shared_prefix and hf_aligned.applies(self.model)
+        return hf_aligned.applies(self.model)
 
     def _roller(self, task: TaskPlan):
         if task.roller is None:

@@ -41,11 +41,11 @@ class TaskPlan:
 
 class FloatScorer(Batched):
     """Float32 scoring: pairs that fit the window share prefixes (`Packed`), the rest are left-truncated
-    and scored plainly (`Plain`); or all plainly when shared-prefix scoring is off."""
+    and scored plainly (`Plain`)."""
 
     def __init__(self, model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str,
-                 window: int | None, shared_prefix: bool = True) -> None:
-        fits = [i for i, (ctx, cont) in enumerate(pairs) if shared_prefix and len(ctx) + len(cont) <= max_length]
+                 window: int | None) -> None:
+        fits = [i for i, (ctx, cont) in enumerate(pairs) if len(ctx) + len(cont) <= max_length]
         chosen = set(fits)
         rest = [i for i in range(len(pairs)) if i not in chosen]
         self.parts: list[tuple[list[int], Batched]] = []

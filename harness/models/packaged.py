@@ -27,7 +27,7 @@ class PackagedModel:
     packages: tuple[str, ...]
     file: str | None = None  # path inside the single package, for one-file packages
     size_label: str = ""
-    # evalh: reports -- chunked carriers whose main package ships a checksum list ("<sha256>  <file name>")
+    # chunked carriers whose main package ships a checksum list ("<sha256>  <file name>")
     checksums: str | None = None  # path of that list inside packages[0], e.g. "pkg/data/SHA256SUMS"
 
     @property
