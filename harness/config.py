@@ -29,6 +29,7 @@ class RunConfig(BaseModel):
     device: str = "auto"
     dtype: str = "auto"
     batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(default=16, description="requests per forward pass, or 'auto'")
+    threads: int | None = Field(default=None, ge=1, description="torch intra-op threads (default: the usable cores)")
     output_dir: str = "runs"
     data_dir: str | None = None
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")

@@ -19,6 +19,7 @@ from harness.version import __version__
 from harness.cache import ResponseCache, default_cache_path
 from harness.config import RunConfig
 from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, run_lm_eval_task
+from harness import hardware
 from harness.errors import ConfigError, EvalhError
 from harness.models.base import ModelAdapter
 from harness.models.resolve import LoadOptions, load_model
@@ -58,7 +59,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     for error in task_errors:
         log(f"error: {error.message}")
     options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
-                          base_url=config.base_url, max_concurrency=config.max_concurrency)
+                          threads=config.threads or hardware.usable_cores(), base_url=config.base_url,
+                          max_concurrency=config.max_concurrency)
     try:
         cache = open_cache(config)
     except EvalhError as exc:

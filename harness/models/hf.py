@@ -40,10 +40,12 @@ class HFModel(ModelAdapter):
 
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
                  dtype: str = "auto", batch_size: int | str = 16, revision: str | None = None,
-                 local_files_only: bool = False, size_label: str | None = None) -> None:
+                 local_files_only: bool = False, size_label: str | None = None,
+                 threads: int | None = None) -> None:
         self.name = name
         self.device = hf_identity.resolve_device(device)
         self._dtype_name, self._dtype_reason = hf_identity.resolve_dtype(dtype, self.device)
+        self.threads = threads  # torch intra-op threads set on load (None: torch's own); bits depend on it
         self._source, self._gguf_sha, self._size_label = source, None, size_label
         self._batch_size = batch_size if batch_size == "auto" else max(1, int(batch_size))
         self._tokenizer: Any = None
@@ -122,8 +124,11 @@ class HFModel(ModelAdapter):
         self._tokenizer = AutoTokenizer.from_pretrained(self._load_from, **self._load_kwargs)
 
     def _load_weights(self) -> None:
+        import torch
         from transformers import AutoModelForCausalLM
 
+        if self.threads:
+            torch.set_num_threads(self.threads)
         if self._tokenizer is None:
             self._load_tokenizer()
         self._model = AutoModelForCausalLM.from_pretrained(
@@ -163,7 +168,8 @@ class HFModel(ModelAdapter):
             size_label=self._size_label, fingerprint=self._fingerprint, dtype=self._dtype_name, device=self.device,
             context_length=self.max_length, revision=self._revision,
             extra={"architecture": self._architecture, **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {}),
-                   **({"dtype_reason": self._dtype_reason} if self._dtype_reason else {})},
+                   **({"dtype_reason": self._dtype_reason} if self._dtype_reason else {}),
+                   **({"threads": self.threads} if self.threads and self.device == "cpu" else {})},
         )
 
     # -- tokenisation (lm-eval's rules) ------------------------------------------------------------

@@ -23,6 +23,7 @@ class LoadOptions:
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int | str = 16
+    threads: int | None = None
     base_url: str | None = None
     max_concurrency: int | None = None
 
@@ -49,7 +50,8 @@ def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
     """Entry point of the transformers adapter (`hf:NAME`, and any name without a prefix)."""
     from harness.models.hf import HFModel  # imports torch/transformers: only now
 
-    common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size}
+    common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size,
+              "threads": options.threads}
     alias = packaged.canonical_alias(name)
     if alias is not None:
         gguf = packaged.locate(alias)
