@@ -6,6 +6,7 @@ A file that cannot be read becomes a `BrokenTaskFile` instead of stopping everyt
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -71,7 +72,41 @@ class TaskIndex:
 
 
 def load_task_file(path: Path) -> TaskSpec:
-    """Read and validate one task file; errors name the file, the line and the field."""
+    """Read and validate a task file that defines one task; errors name the file, the line and the field."""
+    specs = load_task_files(path)
+    if len(specs) != 1:
+        raise TaskError(f"{path}: defines {len(specs)} tasks (a `matrix:`); expected one")
+    return specs[0]
+
+
+def load_task_files(path: Path) -> list[TaskSpec]:
+    """The tasks a file defines: one, or one per entry of its `matrix:`.
+
+    `include: FILE` (a path relative to the file, inside its folder) starts from that file's fields; the
+    file's own fields win, and nested mappings (`dataset:`, `generation:`) merge key by key. `matrix:` is
+    a list of mappings of variables; each entry gives one task, with `${name}` in every string of the file
+    replaced by the entry's value. Files whose names start with `_` are such bases, not tasks.
+    """
+    raw = _read_mapping(path)
+    text = path.read_text(encoding="utf-8")
+    matrix = raw.pop("matrix", None)
+    if matrix is None:
+        return [_validate(path, text, raw)]
+    if not isinstance(matrix, list) or not matrix or not all(isinstance(row, dict) for row in matrix):
+        raise TaskError(f"{path}: field 'matrix': expected a non-empty list of mappings of variables")
+    return [_validate(path, text, _substitute(raw, row, f"{path}: matrix entry {k + 1}"), f" (matrix entry {k + 1})")
+            for k, row in enumerate(matrix)]
+
+
+def _validate(path: Path, text: str, raw: dict, where: str = "") -> TaskSpec:
+    try:
+        return TaskSpec(**raw, source_file=path)
+    except ValidationError as exc:
+        raise TaskError(_explain_validation(path, text, exc) + where) from None
+
+
+def _read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A task file's fields, with its `include:` chain merged underneath."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -85,10 +120,41 @@ def load_task_file(path: Path) -> TaskSpec:
         raise TaskError(f"{where}: malformed YAML: {problem}") from None
     if not isinstance(raw, dict):
         raise TaskError(f"{path}: a task file must be a mapping of fields, got {type(raw).__name__}")
-    try:
-        return TaskSpec(**raw, source_file=path)
-    except ValidationError as exc:
-        raise TaskError(_explain_validation(path, text, exc)) from None
+    include = raw.pop("include", None)
+    if include is None:
+        return raw
+    base = path.parent / str(include)
+    if Path(str(include)).is_absolute() or ".." in Path(str(include)).parts or base.suffix != ".yaml":
+        raise TaskError(f"{path}: field 'include': {include!r} must name a .yaml file inside the task's folder")
+    if base.resolve() in seen or base.resolve() == path.resolve():
+        raise TaskError(f"{path}: field 'include': {include} includes itself")
+    return _merged(_read_mapping(base, (*seen, path.resolve())), raw)
+
+
+def _merged(base: dict, own: dict) -> dict:
+    out = dict(base)
+    for key, value in own.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+_VARIABLE = re.compile(r"\$\{(\w+)\}")
+
+
+def _substitute(node: object, row: dict, where: str) -> object:
+    """`node` with every `${name}` in its strings replaced by `row[name]`; an unknown name is an error."""
+    if isinstance(node, str):
+        def value(match: re.Match) -> str:
+            if match.group(1) not in row:
+                raise TaskError(f"{where}: no variable '{match.group(1)}' (it has {', '.join(sorted(row))})")
+            return str(row[match.group(1)])
+
+        return _VARIABLE.sub(value, node)
+    if isinstance(node, list):
+        return [_substitute(v, row, where) for v in node]
+    if isinstance(node, dict):
+        return {k: _substitute(v, row, where) for k, v in node.items()}
+    return node
 
 
 def _explain_validation(path: Path, text: str, exc: ValidationError) -> str:
@@ -136,14 +202,15 @@ def build_index(include_paths: Sequence[str | Path] = ()) -> TaskIndex:
     index = TaskIndex()
     for folder in task_dirs(include_paths):
         for path in sorted(folder.rglob("*.yaml")):
-            if _is_lm_eval_file(path):
-                continue  # an lm-eval task (--tasks lm_eval:NAME reads it through lm-eval)
+            if path.name.startswith("_") or _is_lm_eval_file(path):
+                continue  # a base for `include:`, or an lm-eval task (--tasks lm_eval:NAME reads it through lm-eval)
             try:
-                spec = load_task_file(path)
+                specs = load_task_files(path)
             except TaskError as exc:
                 index.broken.append(BrokenTaskFile(path, str(exc)))
                 continue
-            index.tasks[spec.name] = spec
+            for spec in specs:
+                index.tasks[spec.name] = spec
     return index
 
 
@@ -154,4 +221,4 @@ def _is_lm_eval_file(path: Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     keys = {line.split(":", 1)[0] for line in head.splitlines() if line and not line[0].isspace() and ":" in line}
-    return "name" not in keys and bool(keys & {"task", "group", "include", "dataset_path"})
+    return "name" not in keys and bool(keys & {"task", "group", "dataset_path"})

@@ -219,3 +219,30 @@ def test_summary_prints_group_rows(fake_run):
     text = format_summary(Evaluation(runs=[(run_dir, read_result(run_dir))]))
     assert "mmlu_stem" in text
     assert any(line.split()[1:3] == ["group", "mmlu"] for line in text.splitlines())
+
+
+def test_the_57_mmlu_tasks_from_one_template_give_the_stored_results(shared_data, tmp_path):
+    """tasks/knowledge/mmlu.yaml (one template and a subject list) replaced 57 files; the fake model on the
+    first 5 items of each gives exactly what the 57 files gave (tests/fixtures/expected, computed before)."""
+    import hashlib
+    import json
+
+    from click.testing import CliRunner
+
+    from harness.cli import main
+    from harness.results import read_result, read_samples
+
+    expected = json.loads((Path(__file__).parents[1] / "fixtures/expected/mmlu_fake_limit5.json").read_text())
+    out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "mmlu", "--data-dir", str(shared_data), "--limit", "5",
+                                    "--no-cache", "--output-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    run_dir, = tmp_path.iterdir()
+    result, samples = read_result(run_dir), read_samples(run_dir)
+    got = {}
+    for name, task in result.tasks.items():
+        mine = [s for s in samples if s.task == name]
+        digest = hashlib.sha256(json.dumps([[s.sample_id, s.prompt, s.choices, s.target, s.logprobs] for s in mine],
+                                           sort_keys=True).encode()).hexdigest()
+        got[name] = {"acc": task.metrics["acc"].value, "n": task.metrics["acc"].n, "groups": task.groups,
+                     "num_fewshot": task.num_fewshot, "samples_sha256": digest}
+    assert got == expected

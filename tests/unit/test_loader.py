@@ -71,3 +71,40 @@ def test_resolve_expands_groups_in_order_without_repeats():
     specs, errors = index.resolve(["starter_mc", "starter"])
     names = [s.name for s in specs]
     assert names[0] == "starter_mc" and len(names) == len(set(names)) == 6 and not errors
+
+
+def test_include_merges_a_base_under_the_files_own_fields(task_dir: Path):
+    (task_dir / "_base.yaml").write_text(GOOD.replace("name: mine\n", "") + "generation: {max_tokens: 8}\n")
+    (task_dir / "variant.yaml").write_text("include: _base.yaml\nname: variant\n"
+                                          "dataset: {files: {dev: dev.jsonl}, split: dev}\nmetrics: [acc, acc_norm]\n")
+    index = build_index([task_dir])
+    assert not index.broken, index.broken
+    spec = index.tasks["variant"]
+    assert spec.dataset.files == {"test": "rows.jsonl", "dev": "dev.jsonl"} and spec.dataset.split == "dev"
+    assert spec.metrics == ["acc", "acc_norm"] and spec.prompt == "Q: {{q}}"
+    assert "_base" not in index.tasks and not index.broken  # a base is not a task
+
+
+@pytest.mark.parametrize("include, message", [("/etc/passwd.yaml", "inside the task's folder"),
+                                              ("../outside.yaml", "inside the task's folder"),
+                                              ("loop.yaml", "includes itself")])
+def test_include_stays_inside_the_folder_and_never_loops(task_dir: Path, include, message):
+    path = task_dir / "loop.yaml"
+    path.write_text(f"include: {include}\nname: loop\n")
+    with pytest.raises(TaskError, match=message):
+        load_task_file(path)
+
+
+def test_matrix_gives_one_task_per_entry(task_dir: Path):
+    path = task_dir / "family.yaml"
+    path.write_text(GOOD.replace("name: mine", 'name: "mine_${lang}"').replace("Q: {{q}}", "${word}: {{q}}")
+                    + "matrix:\n  - {lang: de, word: Frage}\n  - {lang: fr, word: Question}\n")
+    index = build_index([task_dir])
+    assert index.tasks["mine_de"].prompt == "Frage: {{q}}" and index.tasks["mine_fr"].prompt == "Question: {{q}}"
+    assert index.groups["custom"] == ["mine_de", "mine_fr"]
+    path.write_text(GOOD.replace("name: mine", 'name: "mine_${lang}"') + "matrix:\n  - {lnag: de}\n")
+    with pytest.raises(TaskError, match=r"matrix entry 1: no variable 'lang' \(it has lnag\)"):
+        load_task_file(path)
+    path.write_text(GOOD + "matrix: []\n")
+    with pytest.raises(TaskError, match="field 'matrix'"):
+        load_task_file(path)
