@@ -43,6 +43,10 @@ def load_rows(spec: TaskSpec, split: str | None = None, data_dir: Path | None = 
         from harness.tasks.documents import join_documents
 
         rows = join_documents(rows, ds.documents, where)
+    if spec.preprocess is not None:
+        from harness.tasks.preprocess import preprocess
+
+        rows = preprocess(spec.preprocess, rows, where)
     return rows
 
 

@@ -133,12 +133,23 @@ class TaskSpec(_Strict):
     doc_id: str | None = Field(default=None, description="row field that holds a stable id")
     breakdown: str | None = Field(default=None, description="template of a row's subgroup, e.g. '{{bias_type}}': "
                                   "every metric is also reported per subgroup")
+    preprocess: str | None = Field(default=None, description="a named row preprocessor (harness/tasks/preprocess.py) "
+                                   "whose fields the templates can use")
     source_file: Path | None = Field(default=None, exclude=True)
 
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, (int, float)) else value
+
+    @field_validator("preprocess")
+    @classmethod
+    def _known_preprocessor(cls, value: str | None) -> str | None:
+        from harness.tasks.preprocess import PREPROCESSORS
+
+        if value is not None and value not in PREPROCESSORS:
+            raise ValueError(f"unknown preprocessor '{value}' (known: {', '.join(sorted(PREPROCESSORS))})")
+        return value
 
     @model_validator(mode="after")
     def _fits_output_type(self) -> TaskSpec:
