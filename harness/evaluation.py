@@ -59,7 +59,7 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     for error in task_errors:
         log(f"error: {error.message}")
     options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
-                          threads=config.threads or hardware.usable_cores(), base_url=config.base_url,
+                          threads=config.threads or hardware.default_threads(), base_url=config.base_url,
                           max_concurrency=config.max_concurrency)
     try:
         cache = open_cache(config)

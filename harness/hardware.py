@@ -54,6 +54,13 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_threads() -> int:
+    """The torch threads evalh uses unless told: OMP_NUM_THREADS when it is set (the user's choice for
+    this process), else the usable cores."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else usable_cores()
+
+
 def describe(threads: int | None = None) -> str:
     """One line: the CPU, its bf16-relevant flags (yes/no each), usable cores and torch's thread count."""
     flags = cpu_flags()

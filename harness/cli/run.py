@@ -20,7 +20,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--seed", type=int, help="Seed for few-shot sampling and bootstrap CIs (default 1234).")
 @click.option("--device", help="cpu, cuda, cuda:1, ... (default: auto).")
 @click.option("--dtype", help="auto, bfloat16, float16, float32 (default auto: bf16 where the hardware has it, else float32).")
-@click.option("--threads", type=int, help="torch threads for local models (default: the cores this process may use).")
+@click.option("--threads", type=int, help="torch threads for local models (default: OMP_NUM_THREADS, else the cores this process may use).")
 @click.option("--batch-size", help="Requests per forward pass (default 16), or 'auto': the largest that fits memory.")
 @click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
 @click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")

@@ -1,10 +1,11 @@
-"""torch's thread count is set by evalh (the usable cores, or --threads) and recorded with the model."""
+"""torch's thread count is set by evalh (--threads, else OMP_NUM_THREADS, else the usable cores) and recorded
+with the model."""
 import pytest
 import torch
 
 from harness.config import RunConfig
 from harness.evaluation import evaluate
-from harness.hardware import usable_cores
+from harness.hardware import default_threads
 
 
 @pytest.fixture
@@ -22,6 +23,17 @@ def test_threads_are_set_and_recorded(tmp_path, restore_threads, threads):
     evaluation = evaluate(config)
     assert evaluation.ok, evaluation.errors
     (_, result), = evaluation.runs
-    expected = threads or usable_cores()
+    expected = threads or default_threads()
     assert torch.get_num_threads() == expected
     assert result.model.extra["threads"] == expected
+
+
+def test_default_threads_follow_omp_num_threads(monkeypatch):
+    from harness.hardware import usable_cores
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert default_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "lots")
+    assert default_threads() == usable_cores()
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert default_threads() == usable_cores()
