@@ -392,7 +392,9 @@ class HFModel(ModelAdapter):
                                                self.device, max_positions=self.batch_size * self.max_length)
         with hf_attention.installed(self.model):
             while todo:
-                finished = next(task.schedule)
+                finished = next(task.schedule, None)
+                if finished is None:  # cannot happen for planned requests; a clear error if it does
+                    raise ModelError(f"model {self.name}: decoding ended with {len(todo)} prompt(s) unanswered")
                 for i, text in finished:
                     task.texts.setdefault(plan[i], text)
                 done = {plan[i] for i, _ in finished} & todo

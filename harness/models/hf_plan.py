@@ -83,4 +83,4 @@ class RollingScorer:
         scored = dict(zip(windows, self.plain.answers(windows))) if windows else {}
         if progress:
             progress(len(indices))
-        return [sum(scored[w][0] for w in self.windows_of[i]) for i in indices]
+        return [sum((scored[w][0] for w in self.windows_of[i]), 0.0) for i in indices]
