@@ -302,7 +302,7 @@ class HFModel(ModelAdapter):
         return self._loglikelihood(TaskPlan(requests), requests, progress)
 
     def _loglikelihood(self, task: TaskPlan, requests: Sequence[Loglikelihood], progress: Progress) -> list[tuple[float, bool]]:
-        index = {r: i for i, r in enumerate(task.scoring)}
+        index = task.index[Loglikelihood]
         return self._scorer(task).answers([index[r] for r in requests], progress)
 
     def _aligned(self) -> bool:
@@ -336,7 +336,7 @@ class HFModel(ModelAdapter):
         return self._rolling(TaskPlan(requests), requests, progress)
 
     def _rolling(self, task: TaskPlan, requests: Sequence[Rolling], progress: Progress) -> list[float]:
-        index = {r: i for i, r in enumerate(task.rolling)}
+        index = task.index[Rolling]
         return self._roller(task).answers([index[r] for r in requests], progress)
 
     # -- generation ------------------------------------------------------------------------------

@@ -32,11 +32,14 @@ class TaskPlan:
         self.schedule: Iterator[list[tuple[int, str]]] | None = None  # hf_generate.decode over `generation`
         self.texts: dict[Generate, str] = {}  # generated so far
         self.prompt_tokens: dict[tuple[str, int], list[int]] = {}  # (prompt, budget) -> tokens, encoded once
+        self.index: dict[type, dict[Request, int]] = {  # a request's position in its kind's list, built once
+            Loglikelihood: {r: i for i, r in enumerate(self.scoring)},
+            Rolling: {r: i for i, r in enumerate(self.rolling)},
+            Generate: {r: i for i, r in enumerate(self.generation)}}
 
     def covers(self, kind: type, requests: Sequence[Request]) -> bool:
         """Whether the plan holds every one of `requests` (of `kind`)."""
-        planned = {Loglikelihood: self.scoring, Rolling: self.rolling, Generate: self.generation}[kind]
-        return set(requests) <= set(planned)
+        return all(r in self.index[kind] for r in requests)
 
 
 class FloatScorer(Batched):
