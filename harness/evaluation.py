@@ -100,7 +100,7 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str],
         if reason:
             log(f"{model_name}: {model.info().dtype} ({reason})")
         try:
-            out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache, judge))
+            out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache, judge, load))
         finally:
             model.close()  # frees Ray workers for the next model
 
@@ -137,7 +137,8 @@ def place_model(name: str, options: LoadOptions, config: RunConfig, load: ModelL
 
 def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | str], task_errors: list[RunError],
                load_seconds: float, log: Callable[[str], None],
-               cache: ResponseCache | None = None, judge: ModelAdapter | None = None) -> tuple[Path, RunResult]:
+               cache: ResponseCache | None = None, judge: ModelAdapter | None = None,
+               load: ModelLoader = load_model) -> tuple[Path, RunResult]:
     info = model.info()
     run_dir = new_run_dir(Path(config.output_dir), info.name)
     result = RunResult(
@@ -147,34 +148,38 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | st
         host={"platform": platform.platform(), "python": platform.python_version(), "machine": platform.machine()},
     )
     write_result(run_dir, result)
-    runner = Runner(model, judge=judge, data_dir=Path(config.data_dir) if config.data_dir else None, limit=config.limit,
-                    num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
+    runner = Runner(model, judge=judge, load=load, data_dir=Path(config.data_dir) if config.data_dir else None,
+                    limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
                     apply_chat_template=config.apply_chat_template, cache=cache)
     started = time.perf_counter()
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()
-    for spec in specs:
-        name = spec if isinstance(spec, str) else spec.name
-        before = dict(runner.cache_stats)
-        try:
-            if isinstance(spec, str):
-                task_result, samples = run_lm_eval_task(
-                    spec.removeprefix(LM_EVAL_PREFIX), model, include_paths=config.include_paths, limit=config.limit,
-                    num_fewshot=config.num_fewshot, seed=config.seed, apply_chat_template=config.apply_chat_template)
-            else:
-                task_result, samples = runner.run_task(spec)
-        except EvalhError as exc:
-            result.errors.append(RunError(scope="task", name=name, message=str(exc)))
-            log(f"error: {exc}")
+    try:
+        for spec in specs:
+            name = spec if isinstance(spec, str) else spec.name
+            before = dict(runner.cache_stats)
+            try:
+                if isinstance(spec, str):
+                    task_result, samples = run_lm_eval_task(
+                        spec.removeprefix(LM_EVAL_PREFIX), model, include_paths=config.include_paths,
+                        limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed,
+                        apply_chat_template=config.apply_chat_template)
+                else:
+                    task_result, samples = runner.run_task(spec)
+            except EvalhError as exc:
+                result.errors.append(RunError(scope="task", name=name, message=str(exc)))
+                log(f"error: {exc}")
+                write_result(run_dir, result)
+                continue
+            with samples_path.open("a", encoding="utf-8") as handle:
+                for sample in samples:
+                    handle.write(sample.model_dump_json() + "\n")
+            result.tasks[task_result.name] = task_result
+            _record_timings(result, runner, started, load_seconds, cache)
             write_result(run_dir, result)
-            continue
-        with samples_path.open("a", encoding="utf-8") as handle:
-            for sample in samples:
-                handle.write(sample.model_dump_json() + "\n")
-        result.tasks[task_result.name] = task_result
-        _record_timings(result, runner, started, load_seconds, cache)
-        write_result(run_dir, result)
-        log(f"{task_result.name}: done in {task_result.seconds:.1f}s{_cache_note(runner, before, cache)}")
+            log(f"{task_result.name}: done in {task_result.seconds:.1f}s{_cache_note(runner, before, cache)}")
+    finally:
+        runner.close()  # judges the runner loaded for its tasks
     _record_timings(result, runner, started, load_seconds, cache)
     write_result(run_dir, result)
     return run_dir, result

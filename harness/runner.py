@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,11 +14,13 @@ from tqdm import tqdm
 from harness.cache import ResponseCache
 from harness.metrics import Outcome, get_metric
 from harness.models.base import ModelAdapter, Session
+from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.results import DatasetInfo, SampleRecord, TaskResult
 from harness.tasks.aggregate import subgroup_metrics
 from harness.tasks.build import FewshotSampler, Item, build_items
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
+from harness.tasks.dialogue import judge_of, run_dialogue
 from harness.tasks.schema import TaskSpec
 from harness.errors import DataError
 
@@ -32,11 +34,14 @@ class Runner:
     def __init__(self, model: ModelAdapter, *, data_dir: Path | None = None, limit: int | None = None,
                  num_fewshot: int | None = None, seed: int = 1234, progress: bool = False,
                  apply_chat_template: bool = False, cache: ResponseCache | None = None,
-                 flush_every: int | None = None, judge: ModelAdapter | None = None) -> None:
-        self.model, self.data_dir, self.limit = model, data_dir, limit
+                 flush_every: int | None = None, judge: ModelAdapter | None = None,
+                 load: Callable[[str, LoadOptions], ModelAdapter] = load_model) -> None:
+        self.model, self.data_dir, self.limit, self.load = model, data_dir, limit, load
         self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
         self.chat = apply_chat_template
         self.judge = judge
+        self._loaded_judges: dict[tuple, ModelAdapter] = {}
+        self._judge_runners: dict[int, Runner] = {}
         self.memo: dict[Request, object] = {}
         self.cache, self.flush_every = cache, flush_every or FLUSH_EVERY
         self._fingerprint = model.info().fingerprint if cache is not None else ""
@@ -45,11 +50,9 @@ class Runner:
 
     def run_task(self, spec: TaskSpec) -> tuple[TaskResult, list[SampleRecord]]:
         """Evaluate one task; raises EvalhError subclasses for bad data or task definitions."""
-        if spec.output_type == "dialogue":  # multi-turn: each turn needs the model's previous answer
-            from harness.tasks.dialogue import run_dialogue
-
-            return run_dialogue(spec, self.model, data_dir=self.data_dir, limit=self.limit, seed=self.seed,
-                                judge=self.judge)
+        if spec.output_type == "dialogue":  # stages of requests: each turn needs the model's previous answer
+            return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir, limit=self.limit,
+                                seed=self.seed)
         started = time.perf_counter()
         metrics = [get_metric(name, spec.metric_options.get(name), spec.name) for name in spec.metrics]
         all_rows = load_rows(spec, data_dir=self.data_dir)
@@ -72,6 +75,29 @@ class Runner:
         samples = [_record(spec, o, {n: s[k] for n, s in scores.items()}) for k, o in enumerate(outcomes)]
         return result, samples
 
+    def _judge_runner(self, spec: TaskSpec) -> Runner:
+        """A runner for the judge of dialogue task `spec`: the judge given to this runner (--judge), else
+        the task's own (`metric_options: {mt_bench_score: {judge: MODEL}}`), loaded once per run. It shares
+        this runner's response cache and counts its hits and misses with this runner's."""
+        model = self.judge
+        if model is None:
+            name, options = judge_of(spec)
+            key = (name, tuple(sorted(options.items())))
+            if key not in self._loaded_judges:
+                self._loaded_judges[key] = self.load(name, LoadOptions(**options))
+            model = self._loaded_judges[key]
+        if id(model) not in self._judge_runners:
+            runner = Runner(model, progress=self.progress, cache=self.cache, flush_every=self.flush_every)
+            runner.cache_stats = self.cache_stats
+            self._judge_runners[id(model)] = runner
+        return self._judge_runners[id(model)]
+
+    def close(self) -> None:
+        """Close the judges this runner loaded (the model and a judge given to it belong to the caller)."""
+        for judge in self._loaded_judges.values():
+            judge.close()
+        self._loaded_judges.clear()
+
     def _chat_wrapper(self):
         return self.model.chat_prompt if self.chat else None
 
@@ -88,24 +114,33 @@ class Runner:
             raise DataError(f"task {spec.name}: {exc} (split '{split}')") from None
 
     def _execute(self, task: str, items: Sequence[Item]) -> list[Outcome]:
-        with self.model.open([r for item in items for r in item.requests]) as session:
-            self._answer(task, items, session)
-        return [_outcome(item, [self.memo[r] for r in item.requests]) for item in items]
+        responses = iter(self.ask(task, [r for item in items for r in item.requests]))
+        return [_outcome(item, [next(responses) for _ in item.requests]) for item in items]
 
-    def _answer(self, task: str, items: Sequence[Item], session: Session) -> None:
-        """Fill the memo with every request of `items`: from the cache, else through the task's session."""
-        pending = list(dict.fromkeys(r for item in items for r in item.requests if r not in self.memo))
+    def ask(self, task: str, requests: Sequence[Request]) -> list:
+        """The model's responses to `requests`, in order: from the memo, else the response cache, else the
+        model. What the model computes goes through one session opened for all of `requests`, so its
+        forward passes do not depend on what the memo or the cache already held; it is opened (and the
+        model loaded) only when something is left to compute."""
+        pending = list(dict.fromkeys(r for r in requests if r not in self.memo))
         if self.cache is not None and pending:
             cached = self.cache.get_many(self._fingerprint, pending)
             self.memo.update(cached)
             self.cache_stats["hits"] += len(cached)
             pending = [r for r in pending if r not in cached]
         self.cache_stats["misses"] += len(pending)
+        if pending:
+            with self.model.open(requests) as session:
+                self._compute(task, pending, session)
+        return [self.memo[r] for r in requests]
+
+    def _compute(self, task: str, pending: list[Request], session: Session) -> None:
+        """Put the responses to `pending` in the memo (and the cache), in calls of whole passes."""
         with tqdm(total=len(pending), desc=task, disable=not self.progress, leave=False, file=sys.stderr,
                   unit="req") as bar:
             for kind, method in ((Loglikelihood, session.loglikelihood), (Generate, session.generate),
                                  (Rolling, session.loglikelihood_rolling)):
-                batch = session.order([r for r in pending if isinstance(r, kind)])  # calls of whole passes
+                batch = session.order([r for r in pending if isinstance(r, kind)])
                 for chunk in self._chunks(batch):
                     responses = method(chunk, progress=bar.update)
                     self.memo.update(zip(chunk, responses, strict=True))

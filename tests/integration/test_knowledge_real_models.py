@@ -5,7 +5,7 @@ import pytest
 
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Rolling
-from harness.tasks.dialogue import run_dialogue
+from harness.runner import Runner
 from harness.tasks.loader import build_index
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def test_mt_bench_ten_questions_with_a_larger_judge(shared_data):
                                                                          "judge_max_tokens": 32,
                                                                          "judge_dtype": "auto"}}})
     model = load_model("smollm2", LoadOptions(dtype="auto"))  # bf16 only where the CPU computes it natively
-    result, samples = run_dialogue(spec, model, data_dir=shared_data, limit=10)
+    result, samples = Runner(model, data_dir=shared_data, limit=10).run_task(spec)
     value = result.metrics["mt_bench_score"]
     judgements = [j for s in samples for j in s.row["_dialogue"]["judgements"]]
     assert len(samples) == 10 and len(judgements) == 20 and value.details["judgements"] == 20

@@ -19,7 +19,7 @@ from harness.results import read_result, read_samples
 from harness.tasks.build import FewshotSampler, build_items
 from harness.tasks.catalog import item_count
 from harness.tasks.datasets import load_rows
-from harness.tasks.dialogue import run_dialogue
+from harness.runner import Runner
 from harness.tasks.loader import build_index
 from tests.conftest import write_jsonl
 
@@ -189,7 +189,7 @@ class _Judge(FakeModel):
 def test_mt_bench_two_turns_through_the_chat_format_and_a_judge(shared_data):
     spec = build_index().tasks["mt_bench"]
     model, judge = FakeModel(), _Judge(name="judge")
-    result, samples = run_dialogue(spec, model, data_dir=shared_data, limit=10, judge=judge)
+    result, samples = Runner(model, judge=judge, data_dir=shared_data, limit=10).run_task(spec)
     assert len(model.calls) == 20 and len(judge.calls) == 20
     first_turn, second_turn = model.calls[0].prompt, model.calls[10].prompt
     assert first_turn == "<|user|>\n" + samples[0].row["turns"][0] + "\n<|assistant|>\n"
