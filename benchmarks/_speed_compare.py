@@ -18,7 +18,7 @@ class ForwardMeter:
     """Counts input positions and seconds spent inside a causal LM's forward passes (via hooks).
 
     Hooks the model and its decoder and output head: evalh's scoring may call the decoder and then the
-    head on the rows it needs (harness.models.hf_scoring.split_head). Only outermost calls count, so a
+    head on the rows it needs (harness.models.hf.scoring.split_head). Only outermost calls count, so a
     decoder call inside the model's own forward is not counted twice.
     """
 

@@ -15,7 +15,7 @@ import time
 
 from api_common import GENERATE_TASKS, generate_requests, score_requests, server_url
 
-from harness.models.api import create_completions
+from harness.models.api.model import create_completions
 from harness.models.resolve import LoadOptions, load_model
 
 

@@ -16,7 +16,7 @@ import time
 
 from api_common import generate_requests, score_requests, server_url
 
-from harness.models.api import create_completions
+from harness.models.api.model import create_completions
 
 
 def measure(base_url: str, model: str, concurrency: int, scores: list, gens: list) -> dict[str, float]:

@@ -173,7 +173,7 @@ class HarnessScores:
 
 def default_model_folder() -> Path:
     from harness.models import packaged
-    from harness.models.gguf_cache import converted_folder
+    from harness.models.hf.gguf_cache import converted_folder
 
     folder, _sha = converted_folder(packaged.locate("smollm2-135m"))
     return folder

@@ -1,6 +1,6 @@
 """What a task's fixed layout costs: one task run uninterrupted, in cached calls, and resumed after a kill.
 
-evalh cuts a task's forward passes once (harness/models/hf_plan.py), so a run split into calls by the
+evalh cuts a task's forward passes once (harness/models/hf/plan.py), so a run split into calls by the
 response cache, or resumed after a kill, gives the numbers of one uninterrupted call. A resumed run pays for
 it: it recomputes the passes its missing requests share with cached ones, and replays the decoding schedule
 up to them. This script prints the wall time of each run (model loaded beforehand, not counted), whether

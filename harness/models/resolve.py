@@ -48,7 +48,7 @@ def load_model(spec: str, options: LoadOptions = LoadOptions()) -> ModelAdapter:
 
 def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
     """Entry point of the transformers adapter (`hf:NAME`, and any name without a prefix)."""
-    from harness.models.hf import HFModel  # imports torch/transformers: only now
+    from harness.models.hf.model import HFModel  # imports torch/transformers: only now
 
     common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size,
               "threads": options.threads}
@@ -69,7 +69,7 @@ def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
 
 
 def _hub_model(display: str, repo: str, common: dict) -> ModelAdapter:
-    from harness.models.hf import HFModel
+    from harness.models.hf.model import HFModel
 
     hint = ("pass a local model folder, a .gguf file, or an installed model "
             f"({', '.join(sorted(packaged.PACKAGED))}; see 'evalh list models')")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.models import hf_aligned
+from harness.models.hf import aligned as hf_aligned
 from harness.models.base import ModelAdapter, Session
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Loglikelihood

@@ -7,7 +7,7 @@ give the same scores, with every sample scored once. Skipped only when llama_cpp
 import pytest
 from harness import RunConfig, evaluate
 from harness.errors import ModelError
-from harness.models.api import create_chat, create_completions
+from harness.models.api.model import create_chat, create_completions
 from harness.models.resolve import load_model
 from harness.requests import Generate, Loglikelihood
 from harness.results import read_result, read_samples

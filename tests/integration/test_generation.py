@@ -2,8 +2,10 @@
 output on those batches, and so lm-eval's."""
 import pytest
 
-from harness.models import hf_attention, hf_generate
-from harness.models.hf_plan import TaskPlan
+from harness.models.hf import attention as hf_attention
+
+from harness.models.hf import generate as hf_generate
+from harness.models.hf.plan import TaskPlan
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Generate
 

@@ -25,7 +25,7 @@ def _direct_sum(model, text: str) -> float:
 def test_rolling_loglikelihood_sums_lm_evals_windows():
     from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 
-    from harness.models.hf_plan import FloatScorer
+    from harness.models.hf.plan import FloatScorer
 
     model = load_model("smollm2", LoadOptions(dtype="float32", device="cpu"))
     whole = model.loglikelihood_rolling([Rolling(TEXT)])[0]

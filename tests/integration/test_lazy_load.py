@@ -14,7 +14,8 @@ import pytest
 from harness.config import RunConfig
 from harness.errors import ModelError
 from harness.evaluation import evaluate
-from harness.models import hf_identity, packaged
+from harness.models import packaged
+from harness.models.hf import identity as hf_identity
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Loglikelihood
 
@@ -32,7 +33,7 @@ def _identity_from_loaded(model) -> dict:
 
 def _tiny_folder(tmp_path: Path) -> Path:
     """A plain transformers folder: a copy of tiny-random's converted folder."""
-    from harness.models.gguf_cache import converted_folder
+    from harness.models.hf.gguf_cache import converted_folder
 
     source, _ = converted_folder(packaged.locate("tiny-random"))
     return Path(shutil.copytree(source, tmp_path / "tiny"))

@@ -80,7 +80,7 @@ def test_default_command_runs_offline(tmp_path):
 
 
 def test_batch_size_auto_picks_a_size_that_runs():
-    from harness.models.batching import CANDIDATES
+    from harness.models.hf.batching import CANDIDATES
 
     model = load_model("smollm2", LoadOptions(batch_size="auto"))
     assert model.batch_size in CANDIDATES

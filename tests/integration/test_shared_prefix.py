@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.models import hf_scoring
+from harness.models.hf import scoring as hf_scoring
 from harness.models.resolve import LoadOptions, load_model
 from harness.tasks.build import FewshotSampler, build_items
 from harness.tasks.datasets import load_rows

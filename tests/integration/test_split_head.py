@@ -1,7 +1,7 @@
 """Scoring runs the output head only on the rows it needs, when the head alone makes the model's logits."""
 import torch
 
-from harness.models import hf_scoring
+from harness.models.hf import scoring as hf_scoring
 from harness.models.resolve import LoadOptions, load_model
 
 

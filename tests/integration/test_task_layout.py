@@ -30,7 +30,7 @@ class Passes:
     """Every forward pass of the model's decoder: (token ids, positions) as tuples."""
 
     def __init__(self, model) -> None:
-        from harness.models.hf_scoring import split_head
+        from harness.models.hf.scoring import split_head
 
         split_head(model.model)  # its one-off check pass is not part of any task
         self.seen: list[tuple] = []

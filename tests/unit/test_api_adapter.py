@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.errors import ModelError
-from harness.models.api import create_chat, create_completions
-from harness.models.api_http import RetryPolicy, Transport, TransportStats, make_client
+from harness.models.api.model import create_chat, create_completions
+from harness.models.api.http import RetryPolicy, Transport, TransportStats, make_client
 from harness.models.fake import fake_generation
 from harness.models.resolve import load_model
 from harness.requests import Generate, Loglikelihood, Rolling
@@ -191,7 +191,7 @@ def test_cli_run_end_to_end_matches_direct_computation(tmp_path, server):
 
 
 def test_importing_the_adapter_is_light():
-    code = ("import sys, harness.models.api\n"
+    code = ("import sys, harness.models.api.model\n"
             "print(json.dumps([m for m in ('torch', 'transformers', 'httpx') if m in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -199,8 +199,8 @@ def test_importing_the_adapter_is_light():
 
 
 def test_run_options_give_the_server_and_concurrency_unless_the_name_says_otherwise():
-    from harness.models.api import _run_options
-    from harness.models.api_settings import parse_settings
+    from harness.models.api.model import _run_options
+    from harness.models.api.settings import parse_settings
     from harness.models.resolve import LoadOptions
 
     defaults = _run_options(LoadOptions(base_url="http://127.0.0.1:9/v1", max_concurrency=7))

@@ -3,7 +3,7 @@
 The same check against the real llama.cpp server is in tests/integration/test_api_llama_cpp.py.
 """
 
-from harness.models.api import create_completions
+from harness.models.api.model import create_completions
 from harness.requests import Generate, Loglikelihood
 from tests.fixtures.fake_openai import MODEL_ID, FakeOpenAIServer
 from tests.fixtures.fault_proxy import FaultProxy

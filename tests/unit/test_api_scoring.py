@@ -4,9 +4,9 @@ import random
 import pytest
 
 from harness.errors import ModelError
-from harness.models.api_http import RetryPolicy, error_message, retry_after_seconds
-from harness.models.api_scoring import offset_shift, score_continuation, score_rolling, span_indices
-from harness.models.api_settings import parse_settings, public_url
+from harness.models.api.http import RetryPolicy, error_message, retry_after_seconds
+from harness.models.api.scoring import offset_shift, score_continuation, score_rolling, span_indices
+from harness.models.api.settings import parse_settings, public_url
 
 
 def echo(tokens, logprobs, tops=None, offsets=None):

@@ -1,4 +1,4 @@
-from harness.models.batching import CANDIDATES, cpu_batch_size, row_bytes
+from harness.models.hf.batching import CANDIDATES, cpu_batch_size, row_bytes
 
 
 def test_row_bytes_is_dominated_by_fp32_logits():

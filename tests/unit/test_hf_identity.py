@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ModelError
-from harness.models import hf, hf_identity
+from harness.models.hf import model as hf
+from harness.models.hf import identity as hf_identity
 from harness.models.resolve import LoadOptions, load_model
 
 CONFIG = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "max_position_embeddings": 512,

@@ -11,7 +11,7 @@ from harness.metrics import get_metric
 from harness.metrics.base import Outcome
 from harness.metrics.classification import macro_f1_from_confusion, mcc_from_confusion
 from harness.metrics.perplexity import word_count
-from harness.models.hf import rolling_windows
+from harness.models.hf.model import rolling_windows
 from harness.results import DatasetInfo, MetricValue, TaskResult
 from harness.tasks.aggregate import group_metrics, pooled_stderr
 from harness.tasks.build import Item

@@ -23,10 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from harness.errors import ModelError
-from harness.models.api_http import (ServerError, Transport, TransportStats, gather_ordered, make_client,
+from harness.models.api.http import (ServerError, Transport, TransportStats, gather_ordered, make_client,
                                      run_sync)
-from harness.models.api_scoring import chat_text, completion_text, score_continuation, score_rolling
-from harness.models.api_settings import ApiSettings, parse_settings
+from harness.models.api.scoring import chat_text, completion_text, score_continuation, score_rolling
+from harness.models.api.settings import ApiSettings, parse_settings
 from harness.models.base import ModelAdapter, ModelInfo, Progress, cut_at_stop
 from harness.requests import Generate, Loglikelihood, Rolling
 

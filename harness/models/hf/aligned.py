@@ -36,8 +36,8 @@ from functools import partial
 
 import torch
 
-from harness.models import hf_attention
-from harness.models.hf_scoring import Batched, split_head
+from harness.models.hf import attention as hf_attention
+from harness.models.hf.scoring import Batched, split_head
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]
 """Keys and values per layer, each (1, kv heads, positions, head dim)."""

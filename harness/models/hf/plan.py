@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from harness.models.base import Progress
-from harness.models.hf_scoring import Batched, Packed, Plain
+from harness.models.hf.scoring import Batched, Packed, Plain
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 Pair = tuple[list[int], list[int]]

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import EvalhError, ModelError
-from harness.models import hf_identity
+from harness.models.hf import identity as hf_identity
 from harness.models.base import ModelAdapter, ModelInfo, Progress, Session
-from harness.models.hf_identity import FolderFacts
-from harness.models.hf_plan import TaskPlan
+from harness.models.hf.identity import FolderFacts
+from harness.models.hf.plan import TaskPlan
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 _DEFAULT_MAX_LENGTH = 2048
@@ -53,7 +53,7 @@ class HFModel(ModelAdapter):
         self._greedy: bool | None = None  # whether hf_generate.greedy can drive the model (known once loaded)
         folder = Path(source) if Path(source).is_dir() else None
         if gguf_file is not None:
-            from harness.models.gguf_cache import converted_folder
+            from harness.models.hf.gguf_cache import converted_folder
 
             folder, self._gguf_sha = converted_folder(gguf_file)
             meta = json.loads((folder / "evalh-source.json").read_text())
@@ -138,7 +138,7 @@ class HFModel(ModelAdapter):
         import torch
 
         if self._batch_size == "auto":
-            from harness.models.batching import auto_batch_size
+            from harness.models.hf.batching import auto_batch_size
 
             self._batch_size = max(1, int(auto_batch_size(self._model, min(self.max_length, 2048), self.device)))
         torch.set_grad_enabled(False)
@@ -278,7 +278,7 @@ class HFModel(ModelAdapter):
             if any(not cont for _, cont in pairs):
                 raise ModelError("a continuation encoded to no tokens; nothing to score")
             if self._aligned():
-                from harness.models import hf_aligned
+                from harness.models.hf import aligned as hf_aligned
 
                 if any(len(cont) > self.max_length for _, cont in pairs):
                     raise ModelError(f"model {self.name}: a continuation is longer than the context window "
@@ -286,7 +286,7 @@ class HFModel(ModelAdapter):
                 widths = hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)
                 task.scorer = hf_aligned.Scorer(self.model, pairs, widths, self.max_length, self.batch_size, self.device)
             else:
-                from harness.models.hf_plan import FloatScorer
+                from harness.models.hf.plan import FloatScorer
 
                 text = getattr(self.model.config, "text_config", None) or self.model.config
                 task.scorer = FloatScorer(self.model, pairs, self.max_length, self.batch_size, self.device,
@@ -307,13 +307,13 @@ class HFModel(ModelAdapter):
 
     def _aligned(self) -> bool:
         """Score the way that reproduces lm-eval's bf16/fp16 numbers bit for bit (hf_aligned), when it applies."""
-        from harness.models import hf_aligned
+        from harness.models.hf import aligned as hf_aligned
 
         return hf_aligned.applies(self.model)
 
     def _roller(self, task: TaskPlan):
         if task.roller is None:
-            from harness.models.hf_plan import RollingScorer
+            from harness.models.hf.plan import RollingScorer
 
             windows: list[tuple[list[int], list[int]]] = []
             owners: list[int] = []
@@ -341,7 +341,7 @@ class HFModel(ModelAdapter):
 
     # -- generation ------------------------------------------------------------------------------
     def _jobs(self, task: TaskPlan, requests: Sequence[Generate]) -> list:
-        from harness.models import hf_generate
+        from harness.models.hf import generate as hf_generate
 
         known = task.prompt_tokens
         for r in requests:
@@ -352,12 +352,12 @@ class HFModel(ModelAdapter):
                 for r in requests]
 
     def _generation_batches(self, task: TaskPlan, requests: Sequence[Generate]) -> list[list[int]]:
-        from harness.models import hf_generate
+        from harness.models.hf import generate as hf_generate
 
         return hf_generate.batches(self._jobs(task, requests), self.batch_size)
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
-        """Greedy continuations, cut at each request's first stop string (harness.models.hf_generate).
+        """Greedy continuations, cut at each request's first stop string (harness.models.hf.generate).
 
         Rounding follows each row's padding, so the rows run in lm-eval's batches, cut from the task's
         planned list (outputs equal lm-eval's bit for bit, in any dtype). Several batches decode together
@@ -376,7 +376,7 @@ class HFModel(ModelAdapter):
             progress(len(wanted) - len(todo))
         if todo:
             if self._greedy is None:  # decided once per loaded model
-                from harness.models import hf_generate
+                from harness.models.hf import generate as hf_generate
 
                 self._greedy = hf_generate.supports_greedy(self.model)
             (self._decode if self._greedy else self._generate_batches)(task, todo, progress)
@@ -384,7 +384,8 @@ class HFModel(ModelAdapter):
 
     def _decode(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
         """Continue the task's decoding schedule until every request in `todo` has its text."""
-        from harness.models import hf_attention, hf_generate
+        from harness.models.hf import attention as hf_attention
+        from harness.models.hf import generate as hf_generate
 
         plan = task.generation
         if task.schedule is None:  # several of lm-eval's batches at once, within one batch's cache at full length
@@ -404,7 +405,7 @@ class HFModel(ModelAdapter):
 
     def _generate_batches(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
         """transformers' `generate` on each of lm-eval's batches that holds a request in `todo`."""
-        from harness.models import hf_generate
+        from harness.models.hf import generate as hf_generate
 
         plan = task.generation
         jobs = self._jobs(task, plan)

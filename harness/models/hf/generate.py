@@ -25,9 +25,9 @@ from functools import partial
 
 import torch
 
-from harness.models import hf_attention
+from harness.models.hf import attention as hf_attention
 from harness.models.base import cut_at_stop
-from harness.models.hf_scoring import _cache_keyword as _CACHE_ARG
+from harness.models.hf.scoring import _cache_keyword as _CACHE_ARG
 
 Progress = Callable[[int], None] | None
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from harness.errors import ModelError
-from harness.models.api_http import RetryPolicy
+from harness.models.api.http import RetryPolicy
 
 KINDS = ("openai-completions", "openai-chat")
 _KEYS = ("base_url", "max_concurrency", "timeout", "max_retries", "api_key_env", "bos", "echo_max_tokens",
