@@ -41,10 +41,10 @@ class CacheError(EvalhError):
 
 
 def default_cache_path(cache_dir: str | Path | None = None) -> Path:
-    """`<cache_dir>/responses.sqlite`; without a folder, under `harness.paths.cache_dir()`."""
-    from harness.paths import cache_dir as default_dir
+    """`<cache root>/responses.sqlite` (harness.paths.cache_root)."""
+    from harness.paths import cache_root
 
-    return Path(cache_dir).expanduser() / FILE_NAME if cache_dir else default_dir() / FILE_NAME
+    return cache_root(cache_dir) / FILE_NAME
 
 
 def request_kind(request: Request) -> str:

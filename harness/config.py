@@ -34,6 +34,8 @@ class RunConfig(BaseModel):
     data_dir: str | None = None
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")
     max_concurrency: int | None = Field(default=None, ge=1, description="API requests in flight at once")
+    api_timeout: float | None = Field(default=None, gt=0, description="seconds per API request attempt")
+    api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
     judge: str | None = Field(default=None, description="model that grades dialogue tasks (MT-Bench)")
     executor: Literal["local", "ray"] = Field(default="local", description="where model calls run")
@@ -41,7 +43,8 @@ class RunConfig(BaseModel):
     shards: int = Field(default=1, ge=1, description="split each task's requests into this many units")
     progress: bool = False
     cache: bool = Field(default=True, description="reuse and store model responses in the response cache")
-    cache_dir: str | None = Field(default=None, description="folder of responses.sqlite (default: evalh's cache dir)")
+    cache_dir: str | None = Field(default=None, description="folder of every cache evalh writes: responses.sqlite, "
+                                  "assembled and converted GGUF models (default: ~/.cache/evalh)")
 
 
 _LIST_FIELDS = {"models", "tasks", "include_paths"}

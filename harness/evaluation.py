@@ -58,9 +58,7 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     out.errors.extend(task_errors)
     for error in task_errors:
         log(f"error: {error.message}")
-    options = LoadOptions(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
-                          threads=config.threads or hardware.default_threads(), base_url=config.base_url,
-                          max_concurrency=config.max_concurrency)
+    options = LoadOptions.from_config(config)
     try:
         cache = open_cache(config)
     except EvalhError as exc:
@@ -148,7 +146,7 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | st
         host={"platform": platform.platform(), "python": platform.python_version(), "machine": platform.machine()},
     )
     write_result(run_dir, result)
-    runner = Runner(model, judge=judge, load=load, data_dir=Path(config.data_dir) if config.data_dir else None,
+    runner = Runner(model, judge=judge, load=load, load_options=LoadOptions.from_config(config), data_dir=Path(config.data_dir) if config.data_dir else None,
                     limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
                     apply_chat_template=config.apply_chat_template, cache=cache)
     started = time.perf_counter()

@@ -23,10 +23,11 @@ def builtin_reports_dir() -> Path:
     return _PACKAGE.parent / "reports"
 
 
-def cache_dir() -> Path:
-    """evalh's cache root: EVALH_CACHE_DIR, else $XDG_CACHE_HOME/evalh, else ~/.cache/evalh."""
-    explicit = os.environ.get("EVALH_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
+def cache_root(cache_dir: str | Path | None = None) -> Path:
+    """The folder evalh keeps every cache in (responses, assembled and converted GGUF models): `cache_dir`
+    (the run's --cache-dir / EVALH_CACHE_DIR, read by harness.config), else $XDG_CACHE_HOME/evalh, else
+    ~/.cache/evalh."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "evalh"

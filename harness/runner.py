@@ -5,6 +5,7 @@ The runner gets its model injected and never reaches for globals; `harness.evalu
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,8 +36,10 @@ class Runner:
                  num_fewshot: int | None = None, seed: int = 1234, progress: bool = False,
                  apply_chat_template: bool = False, cache: ResponseCache | None = None,
                  flush_every: int | None = None, judge: ModelAdapter | None = None,
-                 load: Callable[[str, LoadOptions], ModelAdapter] = load_model) -> None:
-        self.model, self.data_dir, self.limit, self.load = model, data_dir, limit, load
+                 load: Callable[[str, LoadOptions], ModelAdapter] = load_model,
+                 load_options: LoadOptions | None = None) -> None:
+        self.model, self.data_dir, self.limit = model, data_dir, limit
+        self.load, self.load_options = load, load_options or LoadOptions()
         self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
         self.chat = apply_chat_template
         self.judge = judge
@@ -84,7 +87,7 @@ class Runner:
             name, options = judge_of(spec)
             key = (name, tuple(sorted(options.items())))
             if key not in self._loaded_judges:
-                self._loaded_judges[key] = self.load(name, LoadOptions(**options))
+                self._loaded_judges[key] = self.load(name, replace(self.load_options, **options))
             model = self._loaded_judges[key]
         if id(model) not in self._judge_runners:
             runner = Runner(model, progress=self.progress, cache=self.cache, flush_every=self.flush_every)

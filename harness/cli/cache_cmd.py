@@ -8,8 +8,13 @@ _DIR_HELP = "Folder of the response cache file (default: EVALH_CACHE_DIR, else e
 
 def _path(cache_dir: str | None):
     from harness.cache import default_cache_path
+    from harness.config import load_config
+    from harness.errors import EvalhError
 
-    return default_cache_path(cache_dir)
+    try:
+        return default_cache_path(cache_dir or load_config().cache_dir)
+    except EvalhError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @click.group("cache")

@@ -16,12 +16,14 @@ def list_tasks(include_paths: tuple[str, ...], data_dir: str | None) -> None:
     """Every task (groups, type, items where known, description), then the groups."""
     from pathlib import Path
 
+    from harness.config import load_config
     from harness.errors import EvalhError
     from harness.tasks.loader import build_index
     from harness.tasks.catalog import item_count
 
     try:
         index = build_index(include_paths)
+        data_dir = data_dir or load_config().data_dir
     except EvalhError as exc:
         raise click.UsageError(str(exc)) from None
     width = max((len(n) for n in index.tasks), default=10)

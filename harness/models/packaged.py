@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from harness.errors import ModelError
-from harness.paths import cache_dir
+from harness.paths import cache_root
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,9 @@ def is_installed(model: PackagedModel) -> bool:
     return True
 
 
-def locate(alias: str) -> Path:
-    """Path of the GGUF file for an installed packaged model (assembling chunks on first use)."""
+def locate(alias: str, cache_dir: str | Path | None = None) -> Path:
+    """Path of the GGUF file for an installed packaged model (chunks are assembled on first use, under
+    the cache root)."""
     model = PACKAGED[alias]
     if not is_installed(model):
         raise ModelError(f"model '{alias}' is not installed: {model.install_hint}")
@@ -88,7 +89,7 @@ def locate(alias: str) -> Path:
         if not path.is_file():
             raise ModelError(f"model '{alias}': {path} is missing from package {model.packages[0]}")
         return path
-    return _assemble(model)
+    return _assemble(model, cache_dir)
 
 
 def _chunk_files(package: str) -> list[Path]:
@@ -115,13 +116,13 @@ def expected_sha256(model: PackagedModel) -> tuple[str, str] | None:
     return digest.lower(), name.strip().lstrip("*")
 
 
-def _assemble(model: PackagedModel) -> Path:
+def _assemble(model: PackagedModel, cache_dir: str | Path | None = None) -> Path:
     """Concatenate the chunks in part order into the cache (once); verify the sha256 where one is shipped."""
     chunks = [c for package in model.packages for c in _chunk_files(package)]
     if not chunks:
         raise ModelError(f"model '{model.alias}': no model chunks found in {', '.join(model.packages)}")
     expected = expected_sha256(model)
-    target = cache_dir() / "gguf" / (expected[1] if expected else f"{model.alias}.gguf")
+    target = cache_root(cache_dir) / "gguf" / (expected[1] if expected else f"{model.alias}.gguf")
     sidecar = target.with_suffix(".json")
     size = sum(c.stat().st_size for c in chunks)
     if target.is_file() and target.stat().st_size == size:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from harness import hardware
+from harness.config import RunConfig, load_config
 from harness.errors import ModelError, did_you_mean
 from harness.models import packaged
 from harness.models.base import ModelAdapter
@@ -26,6 +28,18 @@ class LoadOptions:
     threads: int | None = None
     base_url: str | None = None
     max_concurrency: int | None = None
+    api_timeout: float | None = None
+    api_key_env: str | None = None
+    cache_dir: str | None = None
+    """where converted and assembled GGUF models are kept (harness.paths.cache_root)"""
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> LoadOptions:
+        """The load options of a run."""
+        return cls(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
+                   threads=config.threads or hardware.default_threads(), base_url=config.base_url,
+                   max_concurrency=config.max_concurrency, api_timeout=config.api_timeout,
+                   api_key_env=config.api_key_env, cache_dir=config.cache_dir)
 
 
 def adapter_factories() -> dict[str, object]:
@@ -33,8 +47,10 @@ def adapter_factories() -> dict[str, object]:
     return {ep.name: ep for ep in entry_points(group="evalh.models")}
 
 
-def load_model(spec: str, options: LoadOptions = LoadOptions()) -> ModelAdapter:
-    """Load the model named by `spec`; errors are ModelError with a hint."""
+def load_model(spec: str, options: LoadOptions | None = None) -> ModelAdapter:
+    """Load the model named by `spec`; errors are ModelError with a hint. Without `options`, those of a
+    run configured by the environment alone (EVALH_* variables; harness.config)."""
+    options = options if options is not None else LoadOptions.from_config(load_config())
     prefix, sep, rest = spec.partition(":")
     factories = adapter_factories()
     if prefix in factories and (sep or prefix == "fake"):
@@ -51,10 +67,10 @@ def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
     from harness.models.hf.model import HFModel  # imports torch/transformers: only now
 
     common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size,
-              "threads": options.threads}
+              "threads": options.threads, "cache_dir": options.cache_dir}
     alias = packaged.canonical_alias(name)
     if alias is not None:
-        gguf = packaged.locate(alias)
+        gguf = packaged.locate(alias, options.cache_dir)
         return HFModel(display, str(gguf), gguf_file=gguf, size_label=packaged.PACKAGED[alias].size_label, **common)
     path = Path(name).expanduser()
     if name.endswith(".gguf"):

@@ -1,26 +1,18 @@
 """Cheap facts about a task for listings, without loading a model or the hub."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from harness.tasks.schema import TaskSpec
-
-
-def default_data_dir() -> Path | None:
-    """The data mirror named by EVALH_DATA_DIR, if any (what `--data-dir` defaults to)."""
-    value = os.environ.get("EVALH_DATA_DIR")
-    return Path(value).expanduser() if value else None
 
 
 def item_count(spec: TaskSpec, data_dir: Path | None = None) -> int | None:
     """Items in the evaluation split when they can be counted locally; None when unknown without the hub.
 
     Local files and parallel text are counted directly; a hub task is counted from its mirror file under
-    `data_dir` (default: EVALH_DATA_DIR), raw files under the data dir and YAML probes by reading them.
+    `data_dir`, raw files under the data dir and YAML probes by reading them.
     """
     ds = spec.dataset
-    data_dir = data_dir if data_dir is not None else default_data_dir()
     if ds.documents is not None or ds.data_dir_files is not None or ds.probe is not None:
         return _loaded_count(spec, data_dir)
     if ds.files is not None:

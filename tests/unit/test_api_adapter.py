@@ -203,10 +203,20 @@ def test_run_options_give_the_server_and_concurrency_unless_the_name_says_otherw
     from harness.models.api.settings import parse_settings
     from harness.models.resolve import LoadOptions
 
-    defaults = _run_options(LoadOptions(base_url="http://127.0.0.1:9/v1", max_concurrency=7))
-    env = {"EVALH_BASE_URL": "http://127.0.0.1:8/v1"}
+    defaults = _run_options(LoadOptions(base_url="http://127.0.0.1:9/v1", max_concurrency=7, api_timeout=3.5))
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:8/v1"}
     settings = parse_settings("openai-completions", "m", "d", env=env, defaults=defaults)
-    assert (settings.base_url, settings.max_concurrency) == ("http://127.0.0.1:9/v1", 7)
+    assert (settings.base_url, settings.max_concurrency, settings.policy.timeout) == ("http://127.0.0.1:9/v1", 7, 3.5)
     named = parse_settings("openai-completions", "m?max_concurrency=2", "d", env=env, defaults=defaults)
     assert named.max_concurrency == 2
     assert parse_settings("openai-completions", "m", "d", env=env).base_url == "http://127.0.0.1:8/v1"
+
+
+def test_environment_settings_reach_a_model_created_without_options(monkeypatch):
+    from harness.models.api.model import _run_options
+    from harness.models.api.settings import parse_settings
+
+    monkeypatch.setenv("EVALH_BASE_URL", "http://127.0.0.1:7/v1")
+    monkeypatch.setenv("EVALH_API_TIMEOUT", "4.5")
+    settings = parse_settings("openai-completions", "m", "d", {}, defaults=_run_options(None))
+    assert (settings.base_url, settings.policy.timeout) == ("http://127.0.0.1:7/v1", 4.5)

@@ -103,16 +103,18 @@ def test_error_message_takes_the_servers_words():
     assert error_message(404, b"nope") == "HTTP 404: nope"
 
 
-def test_settings_from_spec_and_environment():
-    env = {"EVALH_BASE_URL": "http://127.0.0.1:9/v1", "EVALH_MAX_CONCURRENCY": "3"}
-    s = parse_settings("openai-completions", "m?timeout=2.5&max_retries=1", "d", env)
+def test_settings_from_spec_and_run_options():
+    run = {"base_url": "http://127.0.0.1:9/v1", "max_concurrency": 3, "timeout": 30}
+    s = parse_settings("openai-completions", "m?timeout=2.5&max_retries=1", "d", {}, defaults=run)
     assert (s.model, s.base_url, s.max_concurrency, s.policy.timeout, s.policy.max_retries) == (
         "m", "http://127.0.0.1:9/v1", 3, 2.5, 1)
     s = parse_settings("openai-chat", "m?base_url=http://user:pw@127.0.0.1:8000&bos=<|im_start|>", "d", {})
     assert s.base_url == "http://user:pw@127.0.0.1:8000/v1" and s.public_url == "http://127.0.0.1:8000/v1"
     assert s.server == "127.0.0.1:8000" and s.bos == "<|im_start|>" and s.api_key_env == "OPENAI_API_KEY"
-    assert parse_settings("openai-chat", "m", "d", {"OPENAI_BASE_URL": "http://h/v1",
-                                                   "EVALH_API_KEY_ENV": "MY_KEY"}).api_key_env == "MY_KEY"
+    assert parse_settings("openai-chat", "m", "d", {"OPENAI_BASE_URL": "http://h/v1"},
+                          defaults={"api_key_env": "MY_KEY"}).api_key_env == "MY_KEY"
+    assert parse_settings("openai-chat", "m", "d", {"EVALH_BASE_URL": "http://h/v1", "OPENAI_BASE_URL": "http://o/v1"}
+                          ).base_url == "http://o/v1"  # EVALH_* reach the adapter only through the run's config
     assert public_url("https://k@h:1/v1?key=secret") == "https://h:1/v1"
 
 

@@ -142,7 +142,7 @@ def test_no_cache_writes_no_file_and_env_relocates(tmp_path, monkeypatch):
     from harness.results import read_result
 
     assert "cache_hits" not in read_result(next((tmp_path / "runs").iterdir())).timings
-    assert default_cache_path() == tmp_path / "envcache" / "responses.sqlite"
+    assert default_cache_path(load_config().cache_dir) == tmp_path / "envcache" / "responses.sqlite"
     config = load_config({}, env={"EVALH_CACHE": "0", "EVALH_CACHE_DIR": "/x"})
     assert (config.cache, config.cache_dir) == (False, "/x")
 

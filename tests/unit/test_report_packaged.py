@@ -31,7 +31,7 @@ def carrier(tmp_path, monkeypatch):
     sums.parent.mkdir(parents=True)
     whole = b"".join(data)
     sums.write_text(f"{hashlib.sha256(whole).hexdigest()}  demo.gguf\n")
-    monkeypatch.setenv("EVALH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setattr(packaged, "distribution", lambda name: FakeDist(tmp_path / "main"))
     monkeypatch.setattr(packaged, "_chunk_files", lambda name: [parts[name]] if name in parts else [])
     model = packaged.PackagedModel("demo", "demo", ("demo-main", *parts), None, "1M", checksums="pkg/SHA256SUMS")
@@ -52,7 +52,7 @@ def test_a_wrong_checksum_is_an_error_and_leaves_nothing(carrier):
     sums.write_text("0" * 64 + "  demo.gguf\n")
     with pytest.raises(ModelError, match="does not match 0000"):
         packaged._assemble(model)
-    assert not any(p.name.startswith("demo.gguf") for p in (sums.parents[2] / "cache" / "gguf").iterdir())
+    assert not any(p.name.startswith("demo.gguf") for p in (sums.parents[2] / "xdg" / "evalh" / "gguf").iterdir())
 
 
 def test_gemma_entry_names_its_checksum_list():

@@ -184,7 +184,14 @@ class OpenAIModel(ModelAdapter):
 
 
 def _run_options(options: object) -> dict[str, object]:
-    return {key: getattr(options, key, None) for key in ("base_url", "max_concurrency")}
+    """The run's API settings (--base-url, --max-concurrency, EVALH_API_TIMEOUT, ...) as spec defaults."""
+    if options is None:
+        from harness.config import load_config
+        from harness.models.resolve import LoadOptions
+
+        options = LoadOptions.from_config(load_config())
+    return {"base_url": options.base_url, "max_concurrency": options.max_concurrency,
+            "timeout": options.api_timeout, "api_key_env": options.api_key_env}
 
 
 def create_completions(rest: str, options: object = None, display: str = "") -> OpenAIModel:

@@ -1,15 +1,15 @@
-"""Settings of the OpenAI-compatible adapter, read from the model spec and the environment.
+"""Settings of the OpenAI-compatible adapter, read from the model spec and the run's options.
 
 Spec: `openai-completions:<model>[?key=value&key=value...]` (or `openai-chat:`). Options:
 
 | key | default | meaning |
 |---|---|---|
-| `base_url` | `$EVALH_BASE_URL`, else `$OPENAI_BASE_URL` | the API root, e.g. `http://127.0.0.1:8000/v1` (a bare host gets `/v1`) |
-| `max_concurrency` | `$EVALH_MAX_CONCURRENCY`, else 4 | requests in flight at once |
-| `timeout` | `$EVALH_API_TIMEOUT`, else 60 | seconds per request attempt (a hang past it is retried) |
+| `base_url` | the run's `base_url` (`--base-url`, `EVALH_BASE_URL`), else `$OPENAI_BASE_URL` | the API root, e.g. `http://127.0.0.1:8000/v1` (a bare host gets `/v1`) |
+| `max_concurrency` | the run's `max_concurrency` (`--max-concurrency`, `EVALH_MAX_CONCURRENCY`), else 4 | requests in flight at once |
+| `timeout` | the run's `api_timeout` (`EVALH_API_TIMEOUT`), else 60 | seconds per request attempt (a hang past it is retried) |
 | `max_retries` | 6 | retries per request on 429/5xx/timeouts/dropped connections |
 | `backoff` | 0.5 | seconds before the first retry (doubling each time, with jitter, capped at 20 s) unless the server sends Retry-After |
-| `api_key_env` | `$EVALH_API_KEY_ENV`, else `OPENAI_API_KEY` | the environment variable that holds the API key |
+| `api_key_env` | the run's `api_key_env` (`EVALH_API_KEY_ENV`), else `OPENAI_API_KEY` | the environment variable that holds the API key |
 | `bos` | empty | text prepended to every scoring prompt (e.g. `<|im_start|>`): scores a continuation with an empty context, and works around servers that skip the first token |
 | `echo_max_tokens` | 1 | `max_tokens` of scoring requests (0 where the server accepts it; llama.cpp reads 0 as "unlimited") |
 
@@ -97,8 +97,8 @@ def _number(display: str, key: str, value: str, kind: type, minimum: float) -> f
 
 def parse_settings(kind: str, rest: str, display: str, env: Mapping[str, str] | None = None,
                    defaults: Mapping[str, object] | None = None) -> ApiSettings:
-    """Build ApiSettings from `rest` (what follows `openai-...:`), run options (--base-url, --max-concurrency)
-    and the environment, in that order of precedence."""
+    """Build ApiSettings from `rest` (what follows `openai-...:`), then the run's options (`defaults`: base_url,
+    max_concurrency, timeout, api_key_env), then OPENAI_BASE_URL for the server, in that order of precedence."""
     env = os.environ if env is None else env
     model, _, query = rest.partition("?")
     options = dict(parse_qsl(query, keep_blank_values=True))
@@ -108,19 +108,19 @@ def parse_settings(kind: str, rest: str, display: str, env: Mapping[str, str] | 
     for key, value in (defaults or {}).items():
         if value is not None:
             options.setdefault(key, str(value))
-    base_url = options.get("base_url") or env.get("EVALH_BASE_URL") or env.get("OPENAI_BASE_URL")
+    base_url = options.get("base_url") or env.get("OPENAI_BASE_URL")
     if not base_url:
         raise ModelError(f"model '{display}': no server given: add ?base_url=http://HOST:PORT/v1 to the model, "
-                         "or set EVALH_BASE_URL (or OPENAI_BASE_URL)")
-    concurrency = options.get("max_concurrency") or env.get("EVALH_MAX_CONCURRENCY") or "4"
-    timeout = options.get("timeout") or env.get("EVALH_API_TIMEOUT") or "60"
+                         "or run with --base-url (or set EVALH_BASE_URL or OPENAI_BASE_URL)")
+    concurrency = options.get("max_concurrency") or "4"
+    timeout = options.get("timeout") or "60"
     policy = RetryPolicy(timeout=_number(display, "timeout", timeout, float, 0.001),
                          max_retries=int(_number(display, "max_retries", options.get("max_retries", "6"), int, 0)),
                          backoff=_number(display, "backoff", options.get("backoff", "0.5"), float, 0.0))
     return ApiSettings(
         kind=kind, model=model.strip(), base_url=normalize_base_url(base_url, display),
         max_concurrency=int(_number(display, "max_concurrency", concurrency, int, 1)), policy=policy,
-        api_key_env=options.get("api_key_env") or env.get("EVALH_API_KEY_ENV") or "OPENAI_API_KEY",
+        api_key_env=options.get("api_key_env") or "OPENAI_API_KEY",
         bos=options.get("bos", ""),
         echo_max_tokens=int(_number(display, "echo_max_tokens", options.get("echo_max_tokens", "1"), int, 0)),
     )

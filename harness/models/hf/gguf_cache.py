@@ -11,13 +11,13 @@ import os
 import shutil
 from pathlib import Path
 
-from harness.paths import cache_dir
+from harness.paths import cache_root
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, remembered beside the cache by (path, size, mtime) so big files hash once."""
+def file_sha256(path: Path, cache_dir: str | Path | None = None) -> str:
+    """sha256 of a file, remembered in the cache by (path, size, mtime) so big files hash once."""
     stat = path.stat()
-    memo_file = cache_dir() / "gguf" / "sha256.json"
+    memo_file = cache_root(cache_dir) / "gguf" / "sha256.json"
     key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     try:
         memo = json.loads(memo_file.read_text())
@@ -50,10 +50,11 @@ def gguf_size_label(path: Path) -> str | None:
         return None
 
 
-def converted_folder(gguf_path: Path) -> tuple[Path, str]:
-    """A transformers folder for the GGUF file (converted on first use) and the file's sha256."""
-    sha = file_sha256(gguf_path)
-    folder = cache_dir() / "converted" / sha[:32]
+def converted_folder(gguf_path: Path, cache_dir: str | Path | None = None) -> tuple[Path, str]:
+    """A transformers folder for the GGUF file (converted on first use, kept under the cache root) and the
+    file's sha256."""
+    sha = file_sha256(gguf_path, cache_dir)
+    folder = cache_root(cache_dir) / "converted" / sha[:32]
     if (folder / "config.json").is_file() and (folder / "evalh-source.json").is_file():
         return folder, sha
     import torch

@@ -41,7 +41,7 @@ class HFModel(ModelAdapter):
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
                  dtype: str = "auto", batch_size: int | str = 16, revision: str | None = None,
                  local_files_only: bool = False, size_label: str | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, cache_dir: str | None = None) -> None:
         self.name = name
         self.device = hf_identity.resolve_device(device)
         self._dtype_name, self._dtype_reason = hf_identity.resolve_dtype(dtype, self.device)
@@ -55,7 +55,7 @@ class HFModel(ModelAdapter):
         if gguf_file is not None:
             from harness.models.hf.gguf_cache import converted_folder
 
-            folder, self._gguf_sha = converted_folder(gguf_file)
+            folder, self._gguf_sha = converted_folder(gguf_file, cache_dir)
             meta = json.loads((folder / "evalh-source.json").read_text())
             self._size_label = self._size_label or meta.get("size_label")
         self._load_from = str(folder) if folder else source
