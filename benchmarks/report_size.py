@@ -14,8 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.report.browser import chromium, missing_reason, open_report
-from harness.report.synthetic import SIZES, write_synthetic_runs
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # for tests.fixtures (synthetic runs, the headless browser) when run as a script
+    sys.path.insert(0, str(REPO))
+
+from tests.fixtures.browser import chromium, missing_reason, open_report
+from tests.fixtures.synthetic_runs import SIZES, write_synthetic_runs
 from harness.report.writer import write_report
 
 SIZE_BUDGET_MB, RENDER_BUDGET_S = 5.0, 2.0

@@ -1,4 +1,5 @@
 """The wheel carries the task files, and the CLI's light paths never import torch or transformers."""
+import os
 import subprocess
 import sys
 import zipfile
@@ -38,13 +39,14 @@ def test_non_editable_install_ships_the_tasks(tmp_path):
                    check=True, capture_output=True)
     code = ("from pathlib import Path\n"
             "from harness.paths import builtin_tasks_dir; from harness.tasks.loader import build_index\n"
-            "from harness.report.synthetic import write_synthetic_runs; from harness.report.writer import write_report\n"
+            "from synthetic_runs import write_synthetic_runs; from harness.report.writer import write_report\n"
             "d = builtin_tasks_dir(); i = build_index()\n"
             "assert not i.broken and len(i.groups['starter']) == 6\n"
             "write_synthetic_runs(Path('runs'), models={'a-1m': 10**6, 'b-10m': 10**7}, tasks=2, samples=5)\n"
             "files = write_report(['runs'], Path('out'), plots=False)\n"
             "assert 'id=\"report-data\"' in files.html.read_text(); print(d)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+                          env={"PYTHONPATH": os.pathsep.join([str(target), str(REPO / "tests" / "fixtures")]),
+                               "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(target / "harness" / "_tasks")

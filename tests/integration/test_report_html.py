@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.report.browser import chromium, missing_reason, open_report
+from tests.fixtures.browser import chromium, missing_reason, open_report
 
 PAYLOAD = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.models.packaged import PACKAGED, is_installed
-from harness.report.browser import chromium, missing_reason, open_report
+from tests.fixtures.browser import chromium, missing_reason, open_report
 from harness.results import read_result
 from tests.integration.test_report_html import (assert_payload_inert, click_header, evalh, hostile_task, js,
                                                 row_models, screenshot_path, show_task)

@@ -13,7 +13,7 @@ from harness.report.html import csp_hash, embed_json, render_html
 from harness.report.junit import compare_junit
 from harness.report.loading import expand_run_paths, load_runs
 from harness.report.markdown import compare_markdown, md_escape, summary_markdown
-from harness.report.synthetic import write_synthetic_runs
+from tests.fixtures.synthetic_runs import write_synthetic_runs
 from harness.results import read_result, write_result
 
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
