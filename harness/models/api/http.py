@@ -1,4 +1,5 @@
-"""HTTP plumbing of the OpenAI-compatible adapter: retries with backoff, per-request deadlines, ordered fan-out.
+"""HTTP plumbing of the OpenAI-compatible adapter: retries with backoff (tenacity), per-request deadlines,
+ordered fan-out.
 
 Everything here is transport: it knows nothing about completions or log-likelihoods. `httpx` is imported
 lazily so that importing the adapter (e.g. for `evalh --help` or `evalh list`) costs nothing.
@@ -116,35 +117,49 @@ class Transport:
         self.client, self.policy, self.stats, self.rng, self.sleep = client, policy, stats, rng, sleep
 
     async def request(self, method: str, path: str, body: dict | None = None, *, retries: int | None = None) -> Any:
-        """Send one request, retrying what is worth retrying; return the decoded JSON body."""
-        import httpx
+        """Send one request, retrying what is worth retrying (tenacity drives the attempts and the waits);
+        return the decoded JSON body."""
+        import tenacity
 
         limit = self.policy.max_retries if retries is None else retries
         self.stats.count(path, request=True)
-        reason = "unknown"
-        for attempt in range(limit + 1):
-            self.stats.count(path, attempt=True)
-            retry_after: float | None = None
-            try:
-                response = await asyncio.wait_for(self.client.request(method, path, json=body),
-                                                  timeout=self.policy.timeout)
-            except (asyncio.TimeoutError, httpx.TimeoutException):
-                reason = "timeout"
-            except httpx.TransportError as exc:  # refused, reset or dropped connections, truncated bodies
-                reason = f"connection ({type(exc).__name__})"
-            else:
-                if response.status_code < 400:
-                    return _json(response, path)
-                message = error_message(response.status_code, response.content)
-                if response.status_code not in RETRY_STATUS:
-                    raise ServerError(f"{method} {path}: {message}", response.status_code)
-                reason = str(response.status_code)
-                retry_after = retry_after_seconds(response.headers.get("retry-after"))
-            if attempt == limit:
-                break
-            self.stats.count(path, retry=reason)
-            await self.sleep(self.policy.delay(attempt, retry_after, self.rng))
-        raise ServerError(f"{method} {path}: gave up after {limit + 1} attempts (last: {reason})")
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(limit + 1), retry=tenacity.retry_if_exception_type(_Retryable),
+            wait=lambda state: self.policy.delay(state.attempt_number - 1, state.outcome.exception().retry_after,
+                                                 self.rng),
+            before_sleep=lambda state: self.stats.count(path, retry=state.outcome.exception().reason),
+            sleep=self.sleep, reraise=True)
+        try:
+            return await retrying(self._attempt, method, path, body)
+        except _Retryable as exc:
+            raise ServerError(f"{method} {path}: gave up after {limit + 1} attempts (last: {exc.reason})") from None
+
+    async def _attempt(self, method: str, path: str, body: dict | None) -> Any:
+        """One attempt: the JSON body, a ServerError for good, or _Retryable with its reason."""
+        import httpx
+
+        self.stats.count(path, attempt=True)
+        try:
+            response = await asyncio.wait_for(self.client.request(method, path, json=body),
+                                              timeout=self.policy.timeout)
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            raise _Retryable("timeout") from None
+        except httpx.TransportError as exc:  # refused, reset or dropped connections, truncated bodies
+            raise _Retryable(f"connection ({type(exc).__name__})") from None
+        if response.status_code < 400:
+            return _json(response, path)
+        message = error_message(response.status_code, response.content)
+        if response.status_code not in RETRY_STATUS:
+            raise ServerError(f"{method} {path}: {message}", response.status_code)
+        raise _Retryable(str(response.status_code), retry_after_seconds(response.headers.get("retry-after")))
+
+
+class _Retryable(Exception):
+    """A failed attempt worth another: why (for the stats and the final error) and the server's Retry-After."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.retry_after = reason, retry_after
 
 
 def _json(response: Any, path: str) -> Any:
