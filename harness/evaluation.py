@@ -18,7 +18,7 @@ from pathlib import Path
 from harness.version import __version__
 from harness.cache import ResponseCache, default_cache_path
 from harness.config import RunConfig
-from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, run_lm_eval_task
+from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, LmEvalTask
 from harness import hardware
 from harness.errors import ConfigError, EvalhError
 from harness.models.base import ModelAdapter
@@ -52,7 +52,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     except EvalhError as exc:
         out.errors.append(RunError(scope="run", name="tasks", message=str(exc)))
         return out
-    bridged = [n for n in config.tasks if n.startswith(LM_EVAL_PREFIX)]
+    bridged = [LmEvalTask(n.removeprefix(LM_EVAL_PREFIX), tuple(config.include_paths))
+               for n in config.tasks if n.startswith(LM_EVAL_PREFIX)]
     specs, unknown = index.resolve([n for n in config.tasks if not n.startswith(LM_EVAL_PREFIX)])
     task_errors = [RunError(scope="task", name=name, message=str(err)) for name, err in unknown.items()]
     out.errors.extend(task_errors)
@@ -80,7 +81,7 @@ def open_cache(config: RunConfig) -> ResponseCache | None:
     return ResponseCache.open(default_cache_path(config.cache_dir))
 
 
-def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str], task_errors: list[RunError],
+def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | LmEvalTask], task_errors: list[RunError],
                 options: LoadOptions, cache: ResponseCache | None, load: ModelLoader,
                 log: Callable[[str], None]) -> None:
     judge = _load_judge(config, specs, options, load, out, log)
@@ -106,7 +107,7 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | str],
 def _load_judge(config: RunConfig, specs: list, options: LoadOptions, load: ModelLoader, out: Evaluation,
                 log: Callable[[str], None]) -> ModelAdapter | None:
     """The --judge model, loaded once, when a dialogue task will need it; a failure is recorded, not raised."""
-    if not config.judge or not any(not isinstance(s, str) and s.output_type == "dialogue" for s in specs):
+    if not config.judge or not any(isinstance(s, TaskSpec) and s.output_type == "dialogue" for s in specs):
         return None
     try:
         log(f"loading judge {config.judge} ...")
@@ -133,7 +134,7 @@ def place_model(name: str, options: LoadOptions, config: RunConfig, load: ModelL
     return model if config.shards <= 1 else ShardedModel(LocalBackend(model), config.shards)
 
 
-def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | str], task_errors: list[RunError],
+def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | LmEvalTask], task_errors: list[RunError],
                load_seconds: float, log: Callable[[str], None],
                cache: ResponseCache | None = None, judge: ModelAdapter | None = None,
                load: ModelLoader = load_model) -> tuple[Path, RunResult]:
@@ -154,18 +155,11 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | st
     samples_path.touch()
     try:
         for spec in specs:
-            name = spec if isinstance(spec, str) else spec.name
             before = dict(runner.cache_stats)
             try:
-                if isinstance(spec, str):
-                    task_result, samples = run_lm_eval_task(
-                        spec.removeprefix(LM_EVAL_PREFIX), model, include_paths=config.include_paths,
-                        limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed,
-                        apply_chat_template=config.apply_chat_template)
-                else:
-                    task_result, samples = runner.run_task(spec)
+                task_result, samples = runner.run_task(spec)
             except EvalhError as exc:
-                result.errors.append(RunError(scope="task", name=name, message=str(exc)))
+                result.errors.append(RunError(scope="task", name=spec.name, message=str(exc)))
                 log(f"error: {exc}")
                 write_result(run_dir, result)
                 continue

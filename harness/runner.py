@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from functools import partial
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
+from harness.bridge.lm_eval_run import LmEvalTask, run_lm_eval_task
 from harness.cache import ResponseCache
 from harness.metrics import Outcome, get_metric
 from harness.models.base import ModelAdapter, Session
@@ -51,8 +53,11 @@ class Runner:
         self.cache_stats = {"hits": 0, "misses": 0}
         """hits: requests answered by the response cache; misses: requests sent to the model."""
 
-    def run_task(self, spec: TaskSpec) -> tuple[TaskResult, list[SampleRecord]]:
+    def run_task(self, spec: TaskSpec | LmEvalTask) -> tuple[TaskResult, list[SampleRecord]]:
         """Evaluate one task; raises EvalhError subclasses for bad data or task definitions."""
+        if isinstance(spec, LmEvalTask):  # lm-eval plans and scores; its requests come here
+            return run_lm_eval_task(spec, self.model, ask=partial(self.ask, spec.name), limit=self.limit,
+                                    num_fewshot=self.num_fewshot, seed=self.seed, apply_chat_template=self.chat)
         if spec.output_type == "dialogue":  # stages of requests: each turn needs the model's previous answer
             return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir, limit=self.limit,
                                 seed=self.seed)

@@ -3,21 +3,37 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from harness.bridge.lm_eval_model import lm_for
 from harness.bridge.lm_eval_results import convert
 from harness.errors import TaskError
 from harness.models.base import ModelAdapter
+from harness.requests import Request
 from harness.results import SampleRecord, TaskResult
 
 PREFIX = "lm_eval:"
 
 
-def run_lm_eval_task(name: str, model: ModelAdapter, *, include_paths: Sequence[str] = (), limit: int | None = None,
-                     num_fewshot: int | None = None, seed: int = 1234, apply_chat_template: bool = False
-                     ) -> tuple[TaskResult, list[SampleRecord]]:
-    """Evaluate lm-eval task `name` with lm-eval's own prompts and metrics; results in evalh's form."""
+@dataclass(frozen=True)
+class LmEvalTask:
+    """A task of lm-eval's registry (or of a user's lm-eval YAML under `include_paths`): `lm_eval:<task>`."""
+
+    task: str
+    include_paths: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return PREFIX + self.task
+
+
+def run_lm_eval_task(spec: LmEvalTask, model: ModelAdapter, *, ask: Callable[[Sequence[Request]], list] | None = None,
+                     limit: int | None = None, num_fewshot: int | None = None, seed: int = 1234,
+                     apply_chat_template: bool = False) -> tuple[TaskResult, list[SampleRecord]]:
+    """Evaluate an lm-eval task with lm-eval's own prompts and metrics; results in evalh's form. lm-eval's
+    requests are answered by `ask` (the runner's: memo, response cache, sessions), else by `model`."""
+    name, include_paths = spec.task, spec.include_paths
     started = time.perf_counter()
     try:
         import lm_eval
@@ -32,7 +48,7 @@ def run_lm_eval_task(name: str, model: ModelAdapter, *, include_paths: Sequence[
         raise TaskError(f"task {PREFIX}{name}: not in lm-eval's registry{did_you_mean(name, manager.all_tasks)}")
     try:
         results = lm_eval.simple_evaluate(
-            model=lm_for(model), tasks=[name], num_fewshot=num_fewshot, limit=limit, log_samples=True,
+            model=lm_for(model, ask), tasks=[name], num_fewshot=num_fewshot, limit=limit, log_samples=True,
             task_manager=manager, apply_chat_template=apply_chat_template, random_seed=seed,
             fewshot_random_seed=seed, bootstrap_iters=1000,
         )

@@ -90,3 +90,18 @@ def test_import_of_a_non_lm_eval_file_is_a_clear_error(tmp_path):
     bogus.write_text('{"hello": 1}')
     out = CliRunner().invoke(main, ["import", str(bogus), "--output-dir", str(tmp_path / "runs")])
     assert out.exit_code == 1 and "not an lm-eval results file" in out.output
+
+
+def test_a_second_lm_eval_task_run_is_answered_from_the_response_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALH_CACHE", "1")
+    runs = []
+    for label in ("first", "second"):
+        out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "lm_eval:evalh_mini_mc", "--include-path",
+                                        str(FIXTURES), "--cache-dir", str(tmp_path / "cache"),
+                                        "--output-dir", str(tmp_path / label)])
+        assert out.exit_code == 0, out.output
+        runs.append(read_result(next((tmp_path / label).iterdir())))
+    requests = sum(len(row["choices"]) for row in ROWS)  # one loglikelihood request per choice
+    assert (runs[0].timings["cache_hits"], runs[0].timings["cache_misses"]) == (0, requests)
+    assert (runs[1].timings["cache_hits"], runs[1].timings["cache_misses"]) == (requests, 0)
+    assert runs[1].tasks["lm_eval:evalh_mini_mc"].metrics == runs[0].tasks["lm_eval:evalh_mini_mc"].metrics
