@@ -10,7 +10,9 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.metrics.stats import mean_with_stderr
+from harness.metrics import get_metric
+from harness.metrics.base import mean_value
+from harness.metrics.semantics import Semantics
 from harness.models.base import ModelInfo
 from harness.results import DatasetInfo, MetricValue, RunResult, SampleRecord, TaskResult, write_result
 
@@ -24,11 +26,9 @@ def _sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(n)).capitalize() + "."
 
 
-def _metric(values: Sequence[float], higher: bool = True) -> MetricValue:
-    mean, stderr = mean_with_stderr(list(values))
-    ci = (mean - 1.96 * stderr, mean + 1.96 * stderr) if stderr is not None else (None, None)
-    return MetricValue(value=mean, stderr=stderr, ci_low=ci[0], ci_high=ci[1], n=len(values), method="mean",
-                       higher_is_better=higher)
+def _metric(name: str, values: Sequence[float]) -> MetricValue:
+    """The value the built-in metric `name` reports for these per-sample scores (its semantics included)."""
+    return mean_value(list(values), get_metric(name).semantics, seed=0)
 
 
 def _corpus(kind: str, hyps: list[str], refs: list[str]) -> MetricValue:
@@ -36,8 +36,9 @@ def _corpus(kind: str, hyps: list[str], refs: list[str]) -> MetricValue:
 
     scorer = BLEU() if kind == "bleu" else CHRF()
     score = scorer.corpus_score(hyps, [refs])
-    return MetricValue(value=score.score, ci_low=score.score - 2, ci_high=score.score + 2, n=len(hyps),
-                       method="bootstrap", details={"signature": str(scorer.get_signature())})
+    return MetricValue(value=score.score, ci_low=max(0.0, score.score - 2), ci_high=min(100.0, score.score + 2),
+                       n=len(hyps), method="bootstrap", **Semantics(0.0, 100.0).fields(),
+                       details={"signature": str(scorer.get_signature())})
 
 
 def _item(kind: str, task: str, i: int, skill: float, rng: random.Random, item_rng: random.Random) -> SampleRecord:
@@ -80,7 +81,7 @@ def _task_result(kind: str, task: str, samples: list[SampleRecord]) -> TaskResul
             metrics["bleu"] = _corpus("bleu", [s.response or "" for s in samples], refs)
             metrics["chrf"] = _corpus("chrf", [s.response or "" for s in samples], refs)
         else:
-            metrics[name] = _metric([s.scores[name] for s in samples], higher=kind != "bias")
+            metrics[name] = _metric(name, [s.scores[name] for s in samples])
     fingerprint = hashlib.sha256("".join(s.prompt_hash for s in samples).encode()).hexdigest()[:16]
     return TaskResult(name=task, version="1", output_type="multiple_choice" if kind in ("mc", "bias") else "generate",
                       groups=["synthetic", "bias"] if kind == "bias" else ["synthetic"], metrics=metrics,
