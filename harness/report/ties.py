@@ -8,56 +8,59 @@ a model is tied when its interval reaches the best model's value (no paired test
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from harness.errors import EvalhError
+from harness.metrics.semantics import Semantics
+from harness.report.loading import LoadedRun
 from harness.report.paired import holm
-
-if TYPE_CHECKING:
-    from harness.report.comparison import Comparison
+from harness.results import MetricValue
 
 BEST, TIED = "best", "tied"
 
 
-def _paired_p(comparison: Comparison, task: str, metric: str, best: str, other: str, seed: int) -> float | None:
+def _paired_p(runs: Mapping[str, LoadedRun], task: str, metric: str, best: str, other: str,
+              seed: int) -> float | None:
     """The paired test's p-value of `other` against `best`, or None when the runs cannot be paired."""
     from harness.report.compare import _check_task, _test
 
-    runs = {m.key: m.run for m in comparison.models}
     base, cand = runs[best], runs[other]
     if not (base.has_samples and cand.has_samples):
         return None
     try:
         pairs = _check_task(task, base, cand)
-        cell = comparison.cell(task, metric, best)
-        signature = str(base.result.tasks[task].metrics[metric].details.get("signature", ""))
-        test, _, _ = _test(metric, pairs, signature, cell.semantics, alpha=0.05, resamples=1000, seed=seed,
+        value = base.result.tasks[task].metrics[metric]
+        signature = str(value.details.get("signature", ""))
+        test, _, _ = _test(metric, pairs, signature, Semantics.of(value), alpha=0.05, resamples=1000, seed=seed,
                            cluster=base.result.tasks[task].cluster)
     except EvalhError:
         return None
     return test.p_value
 
 
-def column_standing(comparison: Comparison, task: str, metric: str, alpha: float = 0.05,
+def column_standing(runs: Mapping[str, LoadedRun], task: str, metric: str, alpha: float = 0.05,
                     seed: int = 1234) -> dict[str, str]:
-    """model key -> 'best' or 'tied' for one column; empty when fewer than two models score or all are equal."""
-    scored = {m.key: c for m in comparison.models
-              if (c := comparison.cell(task, metric, m.key)) is not None and c.value is not None}
-    if len(scored) < 2 or len({c.value for c in scored.values()}) == 1:
+    """Run key -> 'best' or 'tied' for one column; empty when fewer than two runs score or all are equal."""
+    scored: dict[str, MetricValue] = {}
+    for key, run in runs.items():
+        found = run.result.tasks.get(task)
+        if found is not None and metric in found.metrics and found.metrics[metric].value is not None:
+            scored[key] = found.metrics[metric]
+    if len(scored) < 2 or len({v.value for v in scored.values()}) == 1:
         return {}
-    best = max(scored, key=lambda k: scored[k].semantics.goodness(scored[k].value))
+    best = max(scored, key=lambda k: Semantics.of(scored[k]).goodness(scored[k].value))
     others = [k for k in scored if k != best]
-    tested = {k: _paired_p(comparison, task, metric, best, k, seed) for k in others}
+    tested = {k: _paired_p(runs, task, metric, best, k, seed) for k in others}
     keys = [k for k in others if tested[k] is not None]
     adjusted = dict(zip(keys, holm([tested[k] for k in keys])))
     standing = {best: BEST}
     target = scored[best].value
     for k in others:
-        cell = scored[k]
+        value = scored[k]
         if k in adjusted:
             tied = adjusted[k] >= alpha
         else:
-            tied = cell.ci_low is not None and cell.ci_high is not None and cell.ci_low <= target <= cell.ci_high
+            tied = value.ci_low is not None and value.ci_high is not None and value.ci_low <= target <= value.ci_high
         if tied:
             standing[k] = TIED
     return standing
