@@ -186,12 +186,12 @@ def build_comparison(runs: Sequence[LoadedRun]) -> Comparison:
                                                         v.higher_is_better, v.range_low, v.range_high, v.ideal)
     tasks = _tasks(ordered)
     comparison = Comparison(models, tasks, cells, {})
-    runs = {model.key: model.run for model in models}
+    by_key = {model.key: model.run for model in models}
     for task in tasks:
         for metric in task.metrics:
             points = comparison.points(task.name, metric)
             trend = fit_trend([(m.parameters, score) for m, score in points])
             if trend is not None:
                 comparison.trends[(task.name, metric)] = trend
-        comparison.standing[(task.name, task.primary)] = column_standing(runs, task.name, task.primary)
+        comparison.standing[(task.name, task.primary)] = column_standing(by_key, task.name, task.primary)
     return comparison
