@@ -130,3 +130,26 @@ def test_property_intervals_in_range_and_verdicts_agree_with_intervals():
         _check(decide(row, distance.p_value, 0.05, 0.0), 1.0)
         checked += 2
     assert checked >= 1000
+
+
+def test_a_metric_with_a_bare_higher_is_better_flag_is_a_clear_error(monkeypatch):
+    from harness.errors import TaskError
+    from harness.metrics import _FACTORIES
+    from harness.metrics.base import Metric
+
+    class Old(Metric):
+        name = "old"
+        higher_is_better = False
+
+    monkeypatch.setitem(_FACTORIES, "old", Old)
+    with pytest.raises(TaskError, match="metric 'old' sets higher_is_better; declare its range"):
+        get_metric("old", task="t")
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"low": 1.0, "high": 0.0}, "low 1.0 must be below high 0.0"),
+    ({"low": 0.0, "high": 1.0, "ideal": 2.0}, "ideal value 2.0 lies outside its range"),
+])
+def test_bad_semantics_name_the_value(options, message):
+    with pytest.raises(ValueError, match=message):
+        Semantics(**options)
