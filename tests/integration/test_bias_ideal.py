@@ -61,3 +61,25 @@ def test_compare_calls_moving_towards_half_an_improvement_and_away_a_regression(
     assert code == 1 and table_row(text, "starter_bias_pairs")["verdict"] == "REGRESSION", text
     code, text = evalh("compare", str(runs["fair"]), str(runs["biased"]))
     assert code == 1 and table_row(text, "starter_bias_pairs")["verdict"] == "REGRESSION", text
+
+
+def test_leaderboard_in_chromium_highlights_and_sorts_by_distance_to_half(tmp_path):
+    import pytest
+
+    from harness.report.browser import chromium, missing_reason, open_report
+    from tests.integration.test_report_html import click_header, js, row_models
+
+    if missing_reason() is not None:
+        pytest.skip(str(missing_reason()))
+    runs = bias_runs(tmp_path / "runs")
+    code, text = evalh("report", *(str(p) for p in runs.values()), "-o", str(tmp_path / "report"), "--no-plots")
+    assert code == 0, text
+    with chromium() as driver:
+        open_report(driver, tmp_path / "report" / "leaderboard.html")
+        header = js(driver, "return [...document.querySelectorAll('#board th .metric')].map(m => m.textContent)")
+        assert header[0] == "pct_stereotype →0.5"
+        marks = js(driver, "return Object.fromEntries([...document.querySelectorAll('#board tbody tr')].map(r => "
+                           "[r.cells[0].textContent, r.cells[2].className]))")
+        assert marks == {"anti": "", "fair": "best", "biased": ""}
+        click_header(driver, "starter_bias_pairs", "pct_stereotype")  # first click: best first
+        assert row_models(driver) == ["fair", "anti", "biased"]  # distances 0.04, 0.29, 0.42
