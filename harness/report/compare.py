@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from harness.errors import EvalhError
+from harness.metrics.base import MEAN_METHODS
 from harness.metrics.semantics import Semantics
 from harness.report.corpus import CORPUS_METRICS, CorpusScorer
 from harness.report.loading import LoadedRun
@@ -208,6 +209,11 @@ def compare_task(task: str, base: LoadedRun, cand: LoadedRun, *, metric: str | N
     semantics = Semantics.of(b_metrics[metric])
     test, n, note = _test(metric, pairs, signature, semantics, alpha=alpha, resamples=resamples, seed=seed,
                           recorded=b_metrics[metric].value, cluster=base.result.tasks[task].cluster)
+    if metric not in CORPUS_METRICS and b_metrics[metric].method.split("+")[0] not in MEAN_METHODS:
+        # ratio scores (BBQ bias, WinoBias gap, probe disparity, StereoSet's macro average) cannot be rebuilt
+        # from per-item scores here; say that the test is of the items' mean, not of the reported value
+        note = "; ".join(filter(None, [note, f"tested on the mean of per-item {metric} scores, which is not how "
+                                             f"its value ({b_metrics[metric].method}) is computed"]))
     flips = tuple(Flip(b.sample_id, b.scores[metric], c.scores[metric], _response(b), _response(c))
                   for b, c in pairs if b.scores.get(metric) is not None and c.scores.get(metric) is not None
                   and b.scores[metric] != c.scores[metric])
