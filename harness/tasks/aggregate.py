@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from harness.metrics.base import MEAN_METHODS, Metric, Outcome
+from harness.metrics.base import MEAN_METHODS, Metric, Outcome, with_clusters
 from harness.metrics.semantics import Semantics
 from harness.metrics.stats import wilson_interval
 from harness.results import MetricValue, TaskResult
@@ -78,15 +78,25 @@ def _mean_metrics(task: TaskResult) -> set[str]:
 
 def subgroup_metrics(spec: TaskSpec, metrics: Sequence[Metric], outcomes: Sequence[Outcome], scores: dict,
                      seed: int) -> dict:
-    """Every metric again per subgroup (the task's `breakdown` template, e.g. a bias type), keyed by subgroup."""
+    """Every metric again per subgroup (the task's `breakdown` template, e.g. a bias type), keyed by subgroup;
+    with the task's clusters (`cluster`), means get clustered errors as the task's own values do."""
     if not spec.breakdown:
         return {}
     groups: dict[str, list[int]] = {}
     for k, outcome in enumerate(outcomes):
         key = str(render_value(spec.breakdown, outcome.item.row, f"task {spec.name}, row {k}, field 'breakdown'"))
         groups.setdefault(key, []).append(k)
-    return {key: {m.name: m.aggregate([outcomes[k] for k in ks], [scores[m.name][k] for k in ks], seed)
-                  for m in metrics} for key, ks in sorted(groups.items())}
+    clusters = cluster_ids(spec, outcomes) if spec.cluster else None
+    out: dict[str, dict[str, MetricValue]] = {}
+    for key, ks in sorted(groups.items()):
+        out[key] = {}
+        for m in metrics:
+            samples = [scores[m.name][k] for k in ks]
+            value = m.aggregate([outcomes[k] for k in ks], samples, seed)
+            if clusters is not None:
+                value = with_clusters(value, samples, [clusters[k] for k in ks], seed)
+            out[key][m.name] = value
+    return out
 
 
 def cluster_ids(spec: TaskSpec, outcomes: Sequence[Outcome]) -> list[str]:

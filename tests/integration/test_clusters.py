@@ -21,7 +21,8 @@ def clustered_task(folder):
     spec = (builtin_tasks_dir() / "starter" / "starter_mc.yaml").read_text()
     spec = spec.replace("name: starter_mc", "name: clustered_mc").replace("metrics: [acc, acc_norm]",
                                                                         "metrics: [acc, acc_norm]\ncluster: "
-                                                                        "\"{{id[3:5]}}\"")
+                                                                        "\"{{id[3:5]}}\"\nbreakdown: "
+                                                                        "\"{{id[4] in '02468'}}\"")
     (folder / "clustered_mc.yaml").write_text(spec)
     return folder
 
@@ -44,6 +45,10 @@ def test_clustered_errors_in_results_and_compare(tmp_path):
     assert value["design_effect"] == pytest.approx(float(fit.bse[0] / naive.bse[0]) ** 2, rel=1e-9)
     assert value["method"] == "wilson+cluster" and value["details"]["clusters"] == len(set(groups))
     assert 0.0 <= value["ci_low"] <= value["value"] <= value["ci_high"] <= 1.0
+    breakdown = json.loads((run / "results.json").read_text())["tasks"]["clustered_mc"]["breakdown"]
+    assert sorted(breakdown) == ["False", "True"]
+    for group, metrics in breakdown.items():  # subgroups (even and odd ids) get clustered errors too
+        assert metrics["acc"]["method"] == "wilson+cluster" and metrics["acc"]["stderr_naive"] is not None, group
     result = compare_runs(load_runs([str(tmp_path / "a")]), load_runs([str(tmp_path / "b")]))
     row, = result.rows
     assert row.result.test == "paired-bootstrap-clustered"
