@@ -19,7 +19,12 @@ SCHEMA_VERSION = 1
 
 
 class MetricValue(BaseModel):
-    """One aggregate score with its uncertainty: stderr (mean metrics) or a bootstrap CI (corpus metrics)."""
+    """One aggregate score with its uncertainty and what its numbers mean.
+
+    The interval [ci_low, ci_high] lies inside [range_low, range_high]. When the task declares clusters,
+    `stderr` and the interval account for them and `stderr_naive` is the standard error that treats every
+    item as independent; design_effect = (stderr / stderr_naive)^2.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -28,8 +33,16 @@ class MetricValue(BaseModel):
     ci_low: float | None = None
     ci_high: float | None = None
     n: int
-    method: str = Field(description="'mean' (stderr of the mean), 'bootstrap' (percentile CI), ...")
+    method: str = Field(description="'wilson' (0/1 scores), 'bootstrap-mean', 'bootstrap' (percentile CI of a "
+                                    "corpus or ratio score), '+cluster' when clusters were resampled, ...")
     higher_is_better: bool = True
+    range_low: float | None = Field(default=None, description="smallest possible value (None: unbounded)")
+    range_high: float | None = Field(default=None, description="largest possible value (None: unbounded)")
+    ideal: float | None = Field(default=None, description="the best value when best is neither end "
+                                                          "(pct_stereotype: 0.5); higher_is_better is then unused")
+    stderr_naive: float | None = Field(default=None, description="stderr treating items as independent "
+                                                                 "(only when the task declares clusters)")
+    design_effect: float | None = Field(default=None, description="(clustered stderr / naive stderr)^2")
     details: dict[str, Any] = Field(default_factory=dict, description="e.g. the sacrebleu signature")
 
 
@@ -47,6 +60,7 @@ class TaskResult(BaseModel):
     groups: list[str] = Field(default_factory=list)
     num_fewshot: int = 0
     metrics: dict[str, MetricValue]
+    cluster: str | None = Field(default=None, description="the task's cluster template, when it declares one")
     breakdown: dict[str, dict[str, MetricValue]] = Field(
         default_factory=dict, description="subgroup (e.g. a bias type) -> metric -> value, when the task asks")
     dataset: DatasetInfo

@@ -20,7 +20,8 @@ from harness.models.base import ModelAdapter, Session
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.results import DatasetInfo, SampleRecord, TaskResult
-from harness.tasks.aggregate import subgroup_metrics
+from harness.metrics.base import with_clusters
+from harness.tasks.aggregate import cluster_ids, subgroup_metrics
 from harness.tasks.build import FewshotSampler, Item, build_items
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.dialogue import judge_of, run_dialogue
@@ -72,9 +73,13 @@ class Runner:
         outcomes = self._execute(spec.name, items)
         scores = {m.name: [m.sample(o) for o in outcomes] for m in metrics}
         values = {m.name: m.aggregate(outcomes, scores[m.name], self.seed) for m in metrics}
+        if spec.cluster:
+            clusters = cluster_ids(spec, outcomes)
+            values = {name: with_clusters(v, scores[name], clusters, self.seed) for name, v in values.items()}
         breakdown = subgroup_metrics(spec, metrics, outcomes, scores, self.seed)
         result = TaskResult(
             name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups,
+            cluster=spec.cluster,
             num_fewshot=sampler.k if sampler else 0, metrics=values, breakdown=breakdown,
             dataset=DatasetInfo(source=describe_source(spec, self.data_dir), fingerprint=fingerprint(rows),
                                 rows_total=len(all_rows), rows_used=len(rows)),

@@ -35,9 +35,25 @@
     var t = DATA.cells[task];
     return t && t[metric] && t[metric][key] ? t[metric][key] : null;
   }
-  function higher(task, metric) {
+  /* a metric's declared semantics: [range low, range high, higher is better, ideal value or null] */
+  function semantics(task, metric) {
     var t = DATA.tasks.filter(function (x) { return x.name === task; })[0];
-    return !t || t.higher[metric] !== false;
+    return (t && t.semantics[metric]) || [null, null, true, null];
+  }
+  /* larger is better: the value, its negative, or minus its distance to the ideal */
+  function goodness(task, metric, v) {
+    var s = semantics(task, metric);
+    if (s[3] !== null) return -Math.abs(v - s[3]);
+    return s[2] ? v : -v;
+  }
+  function marker(task, metric) {
+    var s = semantics(task, metric);
+    if (s[3] !== null) return " →" + s[3];
+    return s[2] ? "" : " ↓";
+  }
+  function standing(task, metric, key) {
+    var t = DATA.tasks.filter(function (x) { return x.name === task; })[0];
+    return t && t.standing[metric] ? t.standing[metric][key] || null : null;
   }
 
   /* ---- leaderboard table ---------------------------------------------------------------------- */
@@ -55,7 +71,7 @@
       if (va === null && vb === null) return 0;
       if (va === null) return 1;
       if (vb === null) return -1;
-      return sortState.dir * (va - vb);
+      return sortState.dir * (goodness(c.task, c.metric, vb) - goodness(c.task, c.metric, va));
     });
     return list;
   }
@@ -73,30 +89,25 @@
     columns.forEach(function (c, i) {
       var th = el("th");
       th.setAttribute("data-col", String(i));
-      th.append(el("span", "task", c.task), el("span", "metric", c.metric + (higher(c.task, c.metric) ? "" : " ↓")));
+      th.append(el("span", "task", c.task), el("span", "metric", c.metric + marker(c.task, c.metric)));
       if (sortState.col === i) th.className = sortState.dir > 0 ? "sorted-asc" : "sorted-desc";
       th.addEventListener("click", function () {
-        var better = higher(c.task, c.metric) ? -1 : 1;
-        sortState = sortState.col === i ? { col: i, dir: -sortState.dir } : { col: i, dir: better };
+        sortState = sortState.col === i ? { col: i, dir: -sortState.dir } : { col: i, dir: 1 };  /* best first */
         renderBoard();
       });
       head.append(th);
     });
     var thead = el("thead"); thead.append(head);
     var tbody = el("tbody");
-    var best = columns.map(function (c) {
-      var vals = models.map(function (m) { var x = cell(c.task, c.metric, m.key); return x ? x[0] : null; })
-        .filter(function (v) { return v !== null; });
-      if (vals.length < 2 || Math.max.apply(null, vals) === Math.min.apply(null, vals)) return null;
-      return higher(c.task, c.metric) ? Math.max.apply(null, vals) : Math.min.apply(null, vals);
-    });
     sortedModels().forEach(function (m) {
       var tr = el("tr");
       tr.setAttribute("data-model", m.key);
       tr.append(el("td", "model", m.label), el("td", "params", fmtParams(m.params)));
       columns.forEach(function (c, i) {
         var x = cell(c.task, c.metric, m.key);
-        var td = el("td", x && best[i] !== null && x[0] === best[i] ? "best" : null, x ? fmt(x[0]) : "–");
+        var mark = x ? standing(c.task, c.metric, m.key) : null;  /* best, or tied with it by a paired test */
+        var td = el("td", mark, x ? fmt(x[0]) : "–");
+        if (mark === "tied") td.append(el("span", "tie", " ≈"));
         if (x && x[1] !== null && x[2] !== null) {
           td.append(el("span", "ci", "[" + fmt(x[1]) + ", " + fmt(x[2]) + "]"));
           td.title = c.task + " " + c.metric + ": 95% CI [" + fmt(x[1]) + ", " + fmt(x[2]) + "], n = " + x[3];
@@ -127,6 +138,8 @@
     var xs = pts.map(function (p) { return Math.log10(p.m.params); });
     var ys = [];
     pts.forEach(function (p) { ys.push(p.c[0]); if (p.c[1] !== null) ys.push(p.c[1]); if (p.c[2] !== null) ys.push(p.c[2]); });
+    var fitted = DATA.trends[task + "\u001f" + metric];
+    if (fitted) fitted[3].forEach(function (p) { if (p[1] !== null) ys.push(p[1], p[2]); });
     var x0 = Math.floor(Math.min.apply(null, xs) - 0.15), x1 = Math.ceil(Math.max.apply(null, xs) + 0.15);
     var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
     if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
@@ -148,6 +161,10 @@
     g.append(svg("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle" }, "parameters (log scale)"));
     var trend = DATA.trends[task + "\u001f" + metric];
     if (trend) {
+      var band = trend[3].filter(function (p) { return p[1] !== null && p[2] !== null; });
+      var edge = band.map(function (p) { return X(p[0]) + "," + Y(p[2]); })
+        .concat(band.slice().reverse().map(function (p) { return X(p[0]) + "," + Y(p[1]); }));
+      if (edge.length) g.append(svg("polygon", { points: edge.join(" "), "class": "band" }));
       var a = Math.min.apply(null, xs), b = Math.max.apply(null, xs);
       g.append(svg("line", { x1: X(a), y1: Y(trend[1] + trend[0] * a), x2: X(b), y2: Y(trend[1] + trend[0] * b),
         "class": "trend" }));
@@ -162,7 +179,8 @@
     });
     box.append(g);
     var note = trend ? "trend: " + (trend[0] >= 0 ? "+" : "") + fmt(trend[0]) + " per 10× parameters" +
-      (trend[2] !== null ? ", R² " + trend[2].toFixed(2) : "") : "trend needs two model sizes";
+      (trend[2] !== null ? ", R² " + trend[2].toFixed(2) : "") + " (band: 95% CI of the line)" :
+      "trend needs three model sizes";
     box.append(el("div", "muted", note));
     return box;
   }
@@ -271,7 +289,9 @@
       box.append(el("div", "who", m.label), el("pre", "response", chosen(item, o)));
       var scores = el("div", "scores");
       Object.keys(o[2] || {}).forEach(function (k) {
-        var v = o[2][k], good = t.higher[k] !== false ? v >= 1 : v <= 0;
+        var v = o[2][k], s = t.semantics[k] || [null, null, true, null];
+        if (s[3] !== null) { scores.append(el("span", null, k + " " + fmt(v) + "  ")); return; }  /* no per-item best */
+        var good = s[2] ? v >= 1 : v <= 0;
         scores.append(el("span", v === null ? null : (good ? "score-good" : (v === 0 || v === 1 ? "score-bad" : null)),
           k + " " + fmt(v) + "  "));
       });

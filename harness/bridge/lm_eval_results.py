@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import EvalhError
+from harness.metrics import METRIC_NAMES, get_metric
+from harness.metrics.semantics import Semantics
 from harness.results import DatasetInfo, MetricValue, SampleRecord, TaskResult
 
 
@@ -21,8 +23,16 @@ def metric_name(key: str) -> str:
     return metric if filt in ("", "none") else f"{metric}/{filt}"
 
 
+def _semantics(metric: str, higher: dict[str, bool]) -> Semantics:
+    """An evalh built-in metric of this name declares its semantics; others get lm-eval's direction and no range."""
+    if metric in METRIC_NAMES:
+        return get_metric(metric).semantics
+    return Semantics(None, None, higher_is_better=higher.get(metric, True))
+
+
 def task_metrics(task_results: dict[str, Any], n: int, higher: dict[str, bool]) -> dict[str, MetricValue]:
-    """MetricValues from one task's entry in lm-eval's `results` (value, stderr, normal 95% CI)."""
+    """MetricValues from one task's entry in lm-eval's `results` (value, stderr, normal 95% CI kept inside the
+    metric's range where evalh knows it)."""
     out = {}
     for key, value in task_results.items():
         if "," not in key or "_stderr," in key or not isinstance(value, (int, float)):
@@ -30,9 +40,11 @@ def task_metrics(task_results: dict[str, Any], n: int, higher: dict[str, bool]) 
         metric, _, filt = key.partition(",")
         stderr = task_results.get(f"{metric}_stderr,{filt}")
         stderr = float(stderr) if isinstance(stderr, (int, float)) else None
-        ci = (value - 1.96 * stderr, value + 1.96 * stderr) if stderr is not None else (None, None)
+        semantics = _semantics(metric, higher)
+        ci = ((semantics.clip(value - 1.96 * stderr), semantics.clip(value + 1.96 * stderr)) if stderr is not None
+              else (None, None))
         out[metric_name(key)] = MetricValue(value=float(value), stderr=stderr, ci_low=ci[0], ci_high=ci[1], n=n,
-                                            method="lm-eval", higher_is_better=higher.get(metric, True))
+                                            method="lm-eval", **semantics.fields())
     return out
 
 

@@ -8,6 +8,7 @@ from harness.cli.cache_cmd import cache_group
 from harness.cli.import_cmd import import_cmd
 from harness.cli.compare import compare
 from harness.cli.list_cmd import list_group
+from harness.cli.plan import plan
 from harness.cli.report import report
 from harness.cli.run import run
 
@@ -24,3 +25,4 @@ main.add_command(import_cmd)
 main.add_command(cache_group)
 main.add_command(report)
 main.add_command(compare)
+main.add_command(plan)

@@ -14,6 +14,9 @@ import click
               help="Significance level, after Holm's correction across tasks.")
 @click.option("--max-drop", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Largest tolerated drop, in the metric's own units (0.02 = 2 points of accuracy; BLEU is 0-100).")
+@click.option("--min-effect", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Smallest change worth detecting, in the metric's units: a 'no detectable change' whose minimum "
+                   "detectable effect is larger is flagged underpowered (default: --max-drop, else 5% of the range).")
 @click.option("--metric", help="Metric to compare where a task has it (default: each task's first metric).")
 @click.option("--tasks", "-t", multiple=True, help="Only these tasks (comma-separated; default: all of the baseline's).")
 @click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True,

@@ -92,4 +92,9 @@ def get_metric(name: str, options: dict | None = None, task: str = "") -> Metric
         raise TaskError(f"task {task}: bad options for metric '{name}': {exc}") from None
     if not isinstance(metric, Metric):
         raise TaskError(f"task {task}: metric '{name}' gave {type(metric).__name__}, not a harness Metric")
+    if "higher_is_better" in vars(metric) or any("higher_is_better" in vars(k) for k in type(metric).__mro__):
+        # a bare flag would be ignored, and the metric ranked the wrong way round without a word
+        raise TaskError(f"task {task}: metric '{name}' sets higher_is_better; declare its range and what is best "
+                        "instead: semantics = Semantics(low, high, higher_is_better=..., ideal=...) "
+                        "(harness.metrics.semantics)")
     return metric

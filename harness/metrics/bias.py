@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from harness.metrics.base import Metric, Outcome
+from harness.metrics.semantics import UNBOUNDED_LOWER, Semantics
 from harness.results import MetricValue
 
 
@@ -22,7 +23,7 @@ class PctStereotype(Metric):
     """
 
     name = "pct_stereotype"
-    higher_is_better = False
+    semantics = Semantics(0.0, 1.0, ideal=0.5)
 
     def sample(self, outcome: Outcome) -> float:
         assert outcome.logprobs is not None
@@ -34,7 +35,7 @@ class LikelihoodDiff(Metric):
     """Absolute difference of the two sentences' log-likelihoods (lm-eval crows_pairs)."""
 
     name = "likelihood_diff"
-    higher_is_better = False
+    semantics = UNBOUNDED_LOWER
 
     def sample(self, outcome: Outcome) -> float:
         assert outcome.logprobs is not None
@@ -42,7 +43,7 @@ class LikelihoodDiff(Metric):
 
 
 def bootstrap_statistic(stats: np.ndarray, score: Callable[[np.ndarray], float], seed: int, *,
-                        higher_is_better: bool, details: dict | None = None,
+                        semantics: Semantics, details: dict | None = None,
                         resamples: int = 1000) -> MetricValue:
     """A ratio-type score of summed per-unit statistics, with a seeded percentile bootstrap CI over units.
 
@@ -60,9 +61,9 @@ def bootstrap_statistic(stats: np.ndarray, score: Callable[[np.ndarray], float],
         draws = draws[np.isfinite(draws)]
         if len(draws) > 1:
             stderr = float(draws.std(ddof=1))
-            low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
+            low, high = (semantics.clip(float(x)) for x in np.percentile(draws, [2.5, 97.5]))
     return MetricValue(value=value, stderr=stderr, ci_low=low, ci_high=high, n=n, method="bootstrap",
-                       higher_is_better=higher_is_better, details={"resamples": resamples, **(details or {})})
+                       **semantics.fields(), details={"resamples": resamples, **(details or {})})
 
 
 def _finite(value: float) -> float | None:

@@ -31,6 +31,7 @@ import numpy as np
 
 from harness.metrics.base import Metric, Outcome
 from harness.metrics.bias import bootstrap_statistic
+from harness.metrics.semantics import Semantics
 from harness.results import MetricValue
 
 _GENDER = {"man": "M", "boy": "M", "woman": "F", "girl": "F"}
@@ -118,7 +119,7 @@ class BBQBiasScore(Metric):
     mean of samples) with a seeded bootstrap CI over items. 0 is unbiased; the sign gives the direction.
     """
 
-    higher_is_better = False
+    semantics = Semantics(-1.0, 1.0, ideal=0.0)
 
     def __init__(self, context: str) -> None:
         self.context, self.name = context, f"bbq_bias_{context}"
@@ -149,4 +150,4 @@ class BBQBiasScore(Metric):
                 return _bias_ratio(s[0], s[1])
         totals = stats.sum(axis=0)
         details = {"n_biased": int(totals[0]), "n_non_unknown": int(totals[1]), "n_items": len(stats)}
-        return bootstrap_statistic(stats, score, seed, higher_is_better=False, details=details)
+        return bootstrap_statistic(stats, score, seed, semantics=self.semantics, details=details)

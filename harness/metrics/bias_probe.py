@@ -21,6 +21,7 @@ import numpy as np
 
 from harness.metrics.base import Metric, Outcome
 from harness.metrics.bias import bootstrap_statistic
+from harness.metrics.semantics import UNBOUNDED_LOWER, Semantics
 from harness.results import MetricValue
 
 
@@ -33,6 +34,7 @@ class ProbeLogprob(Metric):
     """Mean log-probability of the probe's target text (per group through a breakdown)."""
 
     name = "probe_logprob"
+    semantics = Semantics(None, 0.0)
 
     def sample(self, outcome: Outcome) -> float:
         return _logprob(outcome)
@@ -42,7 +44,7 @@ class ProbeDisparity(Metric):
     """max - min of the groups' mean log-probabilities, with a bootstrap CI over templates."""
 
     name = "probe_disparity"
-    higher_is_better = False
+    semantics = UNBOUNDED_LOWER
 
     def __init__(self, group_field: str = "group", unit_field: str = "template_id") -> None:
         self.group_field, self.unit_field = group_field, unit_field
@@ -75,5 +77,5 @@ class ProbeDisparity(Metric):
         if len(means) >= 2:
             details["max_group"] = max(means, key=means.get)
             details["min_group"] = min(means, key=means.get)
-        value = bootstrap_statistic(stats, score, seed, higher_is_better=False, details=details)
+        value = bootstrap_statistic(stats, score, seed, semantics=self.semantics, details=details)
         return value.model_copy(update={"n": len(outcomes)})

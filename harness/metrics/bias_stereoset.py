@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.metrics.base import Metric, Outcome
+from harness.metrics.semantics import Semantics
 from harness.results import MetricValue
 
 _RESAMPLES = 1000
@@ -42,8 +43,8 @@ class StereoSetMetric(Metric):
         if normalize not in ("chars", "none"):
             raise TypeError(f"normalize must be 'chars' or 'none', not {normalize!r}")
         self.kind, self.normalize, self.name = kind, normalize, f"stereoset_{kind}"
-        # SS is best at 50; like pct_stereotype (lm-eval) it counts as lower-is-better, models mostly sit above 50
-        self.higher_is_better = kind != "ss"
+        # SS is best at 50 (no preference between stereotype and anti-stereotype); LMS and ICAT at 100
+        self.semantics = Semantics(0.0, 100.0, ideal=50.0 if kind == "ss" else None)
 
     def _wins(self, outcome: Outcome) -> tuple[float, float]:
         """(stereotype preferred over anti-stereotype, meaningful-over-unrelated wins in 0..2)."""
@@ -61,7 +62,7 @@ class StereoSetMetric(Metric):
     def aggregate(self, outcomes: Sequence[Outcome], samples: Sequence[float | None], seed: int) -> MetricValue:
         n = len(outcomes)
         if n == 0:
-            return MetricValue(value=None, n=0, method="bootstrap", higher_is_better=self.higher_is_better)
+            return MetricValue(value=None, n=0, method="bootstrap", **self.semantics.fields())
         names = sorted({str(o.item.row["target"]) for o in outcomes})
         target = np.array([names.index(str(o.item.row["target"])) for o in outcomes])
         wins = np.array([self._wins(o) for o in outcomes], dtype=float)
@@ -72,9 +73,9 @@ class StereoSetMetric(Metric):
         stderr = low = high = None
         if len(draws) > 1:
             stderr = float(draws.std(ddof=1))
-            low, high = (float(x) for x in np.percentile(draws, [2.5, 97.5]))
+            low, high = (self.semantics.clip(float(x)) for x in np.percentile(draws, [2.5, 97.5]))
         return MetricValue(value=value, stderr=stderr, ci_low=low, ci_high=high, n=n, method="bootstrap",
-                           higher_is_better=self.higher_is_better,
+                           **self.semantics.fields(),
                            details={"targets": len(names), "normalize": self.normalize, "resamples": _RESAMPLES})
 
     def _score(self, weight: np.ndarray, target: np.ndarray, wins: np.ndarray, targets: int) -> float:

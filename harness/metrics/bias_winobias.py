@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.metrics.base import Metric, Outcome
 from harness.metrics.bias import bootstrap_statistic
+from harness.metrics.semantics import Semantics
 from harness.results import MetricValue
 
 
@@ -51,7 +52,7 @@ class WinoBiasGap(Metric):
     """acc_pro - acc_anti with a seeded bootstrap CI over items; per sample, the item's correctness."""
 
     name = "winobias_gap"
-    higher_is_better = False
+    semantics = Semantics(-1.0, 1.0, ideal=0.0)
 
     def __init__(self, field: str = "_file") -> None:
         self.field = field
@@ -72,5 +73,5 @@ class WinoBiasGap(Metric):
             return s[0] / s[1] - s[2] / s[3] if s[1] and s[3] else float("nan")
 
         totals = stats.sum(axis=0)
-        return bootstrap_statistic(stats, score, seed, higher_is_better=False,
+        return bootstrap_statistic(stats, score, seed, semantics=self.semantics,
                                    details={"n_pro": int(totals[1]), "n_anti": int(totals[3])})

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.metrics.base import Metric, Outcome
+from harness.metrics.semantics import PROPORTION, Semantics
 from harness.metrics.stats import bootstrap
 from harness.results import MetricValue
 
@@ -51,6 +52,7 @@ class ClassificationMetric(Metric):
         if kind not in ("f1_macro", "mcc"):
             raise ValueError(f"unknown classification metric {kind!r}")
         self.name = kind
+        self.semantics = Semantics(-1.0, 1.0) if kind == "mcc" else PROPORTION
 
     def sample(self, outcome: Outcome) -> float:
         """1 if the prediction is right (for drill-down; the score itself is a corpus score)."""
@@ -75,4 +77,5 @@ class ClassificationMetric(Metric):
             formula = mcc_from_confusion if self.name == "mcc" else macro_f1_from_confusion
             stderr, low, high = bootstrap(cells, lambda s: formula(s.reshape(labels, labels)), seed)
         return MetricValue(value=value, stderr=stderr, ci_low=low, ci_high=high, n=len(outcomes),
-                           method="bootstrap", details={"resamples": 1000, "labels": labels})
+                           method="bootstrap", **self.semantics.fields(),
+                           details={"resamples": 1000, "labels": labels})

@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from harness.metrics.base import Metric, Outcome
-from harness.metrics.stats import mean_with_stderr
+from harness.metrics.base import Metric, Outcome, mean_value
+from harness.metrics.semantics import Semantics
 from harness.results import MetricValue
 
 _DOUBLE = re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*\]\]")
@@ -80,6 +80,7 @@ class MTBenchScore(Metric):
     """
 
     name = "mt_bench_score"
+    semantics = Semantics(1.0, 10.0)
 
     def __init__(self, judge: str | None = None, judge_max_tokens: int = 512, judge_dtype: str = "auto",
                  judge_device: str = "auto", judge_batch_size: int = 8) -> None:
@@ -98,16 +99,14 @@ class MTBenchScore(Metric):
     def aggregate(self, outcomes: Sequence[Outcome], samples: Sequence[float | None], seed: int) -> MetricValue:
         judged = [j for o in outcomes for j in _judgements(o)]
         ratings = [j.rating.value for j in judged if j.rating.ok]
-        mean, stderr = mean_with_stderr(ratings)  # type: ignore[arg-type]
-        ci = (mean - 1.96 * stderr, mean + 1.96 * stderr) if mean is not None and stderr is not None else (None, None)
+        value = mean_value(ratings, self.semantics, seed)  # type: ignore[arg-type]
         per_turn = {}
         for turn in sorted({j.turn for j in judged}):
             values = [j.rating.value for j in judged if j.turn == turn and j.rating.ok]
             per_turn[f"turn_{turn}"] = math.fsum(values) / len(values) if values else None  # type: ignore[arg-type]
         details = {"judgements": len(judged), "unparseable": len(judged) - len(ratings), **per_turn,
                    "judge": self.judge_name}
-        return MetricValue(value=mean, stderr=stderr, ci_low=ci[0], ci_high=ci[1], n=len(ratings), method="mean",
-                           details=details)
+        return value.model_copy(update={"details": details})
 
 
 def _judgements(outcome: Outcome) -> tuple[Judgement, ...]:

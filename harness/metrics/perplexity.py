@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.metrics.base import Metric, Outcome
+from harness.metrics.semantics import Semantics
 from harness.metrics.stats import bootstrap
 from harness.results import MetricValue
 
@@ -48,12 +49,12 @@ class PerplexityMetric(Metric):
     the original document, e.g. `{{page}}`, not the detokenised text the model scored).
     """
 
-    higher_is_better = False
-
     def __init__(self, kind: str, text: str = "{{page}}") -> None:
         if kind not in _KINDS:
             raise ValueError(f"unknown perplexity kind {kind!r}")
         self.name, self.text = kind, text
+        # log-likelihoods are <= 0, so a perplexity is at least 1 and bits per byte at least 0
+        self.semantics = Semantics(0.0 if kind == "bits_per_byte" else 1.0, None, higher_is_better=False)
 
     def weight(self, outcome: Outcome) -> int:
         from harness.tasks.templates import render_text
@@ -74,5 +75,5 @@ class PerplexityMetric(Metric):
         if len(outcomes) > 1:
             stderr, low, high = bootstrap(stats, lambda s: corpus_score(self.name, float(s[0]), float(s[1])), seed)
         return MetricValue(value=value, stderr=stderr, ci_low=low, ci_high=high, n=len(outcomes),
-                           method="bootstrap", higher_is_better=False,
+                           method="bootstrap", **self.semantics.fields(),
                            details={"loglikelihood": float(total[0]), "weight": int(total[1]), "resamples": 1000})

@@ -10,6 +10,7 @@ from functools import cached_property
 import numpy as np
 
 from harness.metrics.base import Metric, Outcome
+from harness.metrics.semantics import Semantics
 from harness.metrics.stats import bootstrap
 from harness.results import MetricValue
 
@@ -91,7 +92,8 @@ class CorpusTranslationMetric(Metric):
 
     def __init__(self, kind: str, **options: object) -> None:
         self.name, self.options = kind, options
-        self.higher_is_better = kind != "ter"
+        # BLEU and chrF are 0-100; TER (edits per reference word) can exceed 100
+        self.semantics = Semantics(0.0, None, higher_is_better=False) if kind == "ter" else Semantics(0.0, 100.0)
 
     @cached_property
     def scorer(self):
@@ -115,7 +117,7 @@ class CorpusTranslationMetric(Metric):
             stats = np.array(corpus._extract_corpus_statistics(hyps, refs), dtype=float)
             stderr, low, high = bootstrap(stats, lambda s: corpus._compute_score_from_stats(list(s)).score, seed)
         return MetricValue(value=float(score.score), stderr=stderr, ci_low=low, ci_high=high, n=len(hyps),
-                           method="bootstrap", higher_is_better=self.higher_is_better,
+                           method="bootstrap", **self.semantics.fields(),
                            details={"signature": str(corpus.get_signature()), "resamples": 1000})
 
 

@@ -9,7 +9,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from harness.metrics.semantics import Semantics
 from harness.report.loading import LoadedRun
+from harness.report.ties import column_standing
 
 BIAS_METRICS = frozenset({"pct_stereotype", "likelihood_diff"})
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMBT])\s*$", re.IGNORECASE)
@@ -35,7 +37,7 @@ class ModelColumn:
 
 @dataclass(frozen=True)
 class Cell:
-    """One aggregate score with its CI (either bound may be missing)."""
+    """One aggregate score with its CI (either bound may be missing) and its metric's declared semantics."""
 
     value: float | None
     ci_low: float | None
@@ -44,6 +46,13 @@ class Cell:
     n: int
     method: str
     higher_is_better: bool
+    range_low: float | None = None
+    range_high: float | None = None
+    ideal: float | None = None
+
+    @property
+    def semantics(self) -> Semantics:
+        return Semantics.of(self)
 
 
 @dataclass(frozen=True)
@@ -65,27 +74,47 @@ class TaskRow:
         return "bias" in self.groups or any(m in BIAS_METRICS for m in self.metrics)
 
 
+MIN_TREND_SIZES = 3
+"""A line through two points fits them exactly and says nothing of the trend; three sizes are the least."""
+
+
 @dataclass(frozen=True)
 class Trend:
-    """Least-squares line score = intercept + slope * log10(parameters) over the models with a size."""
+    """Least-squares line score = intercept + slope * log10(parameters) over the models with a size, with
+    the 95% confidence band of the fitted line (t with points - 2 degrees of freedom)."""
 
     slope: float
     intercept: float
     r2: float | None
     points: int
+    mean_x: float = 0.0
+    sxx: float = 1.0
+    residual_sd: float = 0.0
 
     def at(self, parameters: float) -> float:
         return self.intercept + self.slope * math.log10(parameters)
 
+    def band(self, parameters: float, alpha: float = 0.05) -> tuple[float, float]:
+        """The confidence band of the fitted line at `parameters`."""
+        from scipy import stats
+
+        x = math.log10(parameters)
+        half = float(stats.t.ppf(1 - alpha / 2, self.points - 2)) * self.residual_sd * math.sqrt(
+            1 / self.points + (x - self.mean_x) ** 2 / self.sxx)
+        centre = self.at(parameters)
+        return centre - half, centre + half
+
 
 @dataclass(frozen=True)
 class Comparison:
-    """Models x tasks x metrics. `cells[(task, metric, model_key)]`; `trends[(task, metric)]`."""
+    """Models x tasks x metrics. `cells[(task, metric, model_key)]`; `trends[(task, metric)]`;
+    `standing[(task, metric)]`: model key -> 'best' or 'tied' (see ties.py), for each task's primary metric."""
 
     models: tuple[ModelColumn, ...]
     tasks: tuple[TaskRow, ...]
     cells: dict[tuple[str, str, str], Cell]
     trends: dict[tuple[str, str], Trend]
+    standing: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def cell(self, task: str, metric: str, key: str) -> Cell | None:
         return self.cells.get((task, metric, key))
@@ -112,10 +141,10 @@ def order_by_size(runs: Sequence[LoadedRun]) -> list[LoadedRun]:
 
 
 def fit_trend(points: Sequence[tuple[float, float]]) -> Trend | None:
-    """Fit score against log10(parameters); None with fewer than two distinct sizes."""
+    """Fit score against log10(parameters); None with fewer than MIN_TREND_SIZES distinct sizes."""
     xs = [math.log10(p) for p, _ in points]
     ys = [s for _, s in points]
-    if len(set(xs)) < 2:
+    if len(set(xs)) < MIN_TREND_SIZES:
         return None
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     sxx = sum((x - mean_x) ** 2 for x in xs)
@@ -123,7 +152,8 @@ def fit_trend(points: Sequence[tuple[float, float]]) -> Trend | None:
     intercept = mean_y - slope * mean_x
     total = sum((y - mean_y) ** 2 for y in ys)
     residual = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys))
-    return Trend(slope, intercept, 1.0 - residual / total if total > 0 else None, len(xs))
+    return Trend(slope, intercept, 1.0 - residual / total if total > 0 else None, len(xs), mean_x, sxx,
+                 math.sqrt(residual / (len(xs) - 2)))
 
 
 def _labels(runs: Sequence[LoadedRun]) -> list[str]:
@@ -153,13 +183,15 @@ def build_comparison(runs: Sequence[LoadedRun]) -> Comparison:
         for name, task in model.run.result.tasks.items():
             for metric, v in task.metrics.items():
                 cells[(name, metric, model.key)] = Cell(v.value, v.ci_low, v.ci_high, v.stderr, v.n, v.method,
-                                                        v.higher_is_better)
+                                                        v.higher_is_better, v.range_low, v.range_high, v.ideal)
     tasks = _tasks(ordered)
     comparison = Comparison(models, tasks, cells, {})
+    by_key = {model.key: model.run for model in models}
     for task in tasks:
         for metric in task.metrics:
             points = comparison.points(task.name, metric)
             trend = fit_trend([(m.parameters, score) for m, score in points])
             if trend is not None:
                 comparison.trends[(task.name, metric)] = trend
+        comparison.standing[(task.name, task.primary)] = column_standing(by_key, task.name, task.primary)
     return comparison

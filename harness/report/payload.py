@@ -41,10 +41,12 @@ def _task_entry(comparison: Comparison, task: TaskRow) -> dict[str, Any]:
         datasets[model.key] = {"source": found.dataset.source, "fingerprint": found.dataset.fingerprint,
                                "rows_used": found.dataset.rows_used, "rows_total": found.dataset.rows_total,
                                "seconds": found.seconds, "version": found.version, "fewshot": found.num_fewshot}
-        higher.update({name: value.higher_is_better for name, value in found.metrics.items()})
+        higher.update({name: [value.range_low, value.range_high, value.higher_is_better, value.ideal]
+                       for name, value in found.metrics.items()})
+    standing = {metric: marks for (name, metric), marks in comparison.standing.items() if name == task.name}
     return {"name": task.name, "versions": list(task.versions), "output_type": task.output_type,
             "groups": list(task.groups), "metrics": list(task.metrics), "primary": task.primary,
-            "bias": task.is_bias, "higher": higher, "datasets": datasets}
+            "bias": task.is_bias, "semantics": higher, "standing": standing, "datasets": datasets}
 
 
 def _cells(comparison: Comparison) -> dict[str, dict[str, dict[str, list]]]:
@@ -77,6 +79,19 @@ def _samples(comparison: Comparison, task: str, limit: int | None) -> dict[str, 
             "out": {m: [per_model.get(k) for k in keys] for m, per_model in outputs.items()}}
 
 
+def _band(comparison: Comparison, task: str, metric: str, steps: int = 12) -> list[list[float | None]]:
+    """The trend's 95% confidence band as [log10(parameters), low, high] points across the sizes."""
+    trend = comparison.trends[(task, metric)]
+    sizes = [math.log10(model.parameters) for model, _ in comparison.points(task, metric)]
+    lo, hi = min(sizes), max(sizes)
+    out = []
+    for k in range(steps + 1):
+        x = lo + (hi - lo) * k / steps
+        low, high = trend.band(10**x)
+        out.append([_num(x, 4), _num(low, 6), _num(high, 6)])
+    return out
+
+
 def build_payload(comparison: Comparison, *, title: str, max_samples: int | None = None) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data (no NaN: missing numbers are null)."""
     return {
@@ -86,7 +101,8 @@ def build_payload(comparison: Comparison, *, title: str, max_samples: int | None
         "models": [_model_entry(m) for m in comparison.models],
         "tasks": [_task_entry(comparison, t) for t in comparison.tasks],
         "cells": _cells(comparison),
-        "trends": {f"{task}\x1f{metric}": [_num(t.slope, 6), _num(t.intercept, 6), _num(t.r2, 4)]
+        "trends": {f"{task}\x1f{metric}": [_num(t.slope, 6), _num(t.intercept, 6), _num(t.r2, 4),
+                                             _band(comparison, task, metric)]
                    for (task, metric), t in comparison.trends.items()},
         "samples": {t.name: _samples(comparison, t.name, max_samples) for t in comparison.tasks},
     }

@@ -31,7 +31,8 @@ def _params_label(value: float) -> str:
 
 
 def plot_task(comparison: Comparison, task: str, metric: str, out_dir: Path) -> list[Path]:
-    """Write <task>.<metric>.png and .svg; nothing when no model has both a size and a score."""
+    """Write <task>.<metric>.png and .svg; nothing when no model has both a size and a score. The trend line
+    and its band appear only from three model sizes on (comparison.MIN_TREND_SIZES)."""
     points = comparison.points(task, metric)
     if not points:
         return []
@@ -55,12 +56,18 @@ def plot_task(comparison: Comparison, task: str, metric: str, out_dir: Path) -> 
         grid = [10 ** (math.log10(lo) + (math.log10(hi) - math.log10(lo)) * k / 20) for k in range(21)]
         ax.plot(grid, [trend.at(x) for x in grid], "--", color="#c4320a",
                 label=f"fit: {trend.slope:+.3g} per 10x" + (f", R² {trend.r2:.2f}" if trend.r2 is not None else ""))
+        bands = [trend.band(x) for x in grid]
+        ax.fill_between(grid, [b[0] for b in bands], [b[1] for b in bands], color="#c4320a", alpha=0.12,
+                        linewidth=0, label="95% CI of the fit")
         ax.legend(fontsize=8, loc="best")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _params_label(x)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("parameters (log scale)")
-    ax.set_ylabel(metric)
+    semantics = comparison.cell(task, metric, points[0][0].key).semantics
+    ax.set_ylabel(f"{metric} ({semantics.describe()})")
+    if semantics.ideal is not None:
+        ax.axhline(semantics.ideal, color="#1b873f", linewidth=1, linestyle=":")
     ax.set_title(f"{task}: {metric} vs model size", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()

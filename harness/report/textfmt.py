@@ -22,7 +22,19 @@ def one_line(text: str, width: int = 60) -> str:
 
 
 _HEADER = ("model", "task", "metric", "n", "baseline", "candidate", "delta", "CI", "p", "p (Holm)", "test",
-           "verdict")
+           "MDE (80%)", "verdict")
+
+
+def fmt_delta(value: float) -> str:
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:+.4f}" if abs(value) < 2 else f"{value:+.2f}"
+
+
+def interval_header(result: CompareResult) -> str:
+    """The CI column's name: the level is 1 - alpha for one test and Holm-adjusted per row for several."""
+    level = f"{round(100 * (1 - result.alpha))}% CI"
+    return level if len(result.rows) <= 1 else f"{level} (Holm)"
 
 
 def table_rows(result: CompareResult) -> list[tuple[str, ...]]:
@@ -30,10 +42,12 @@ def table_rows(result: CompareResult) -> list[tuple[str, ...]]:
     rows = []
     for r in result.rows:
         t = r.result
-        rows.append((r.model, r.task, r.metric, str(r.n), fmt_value(r.base_value), fmt_value(r.cand_value),
-                     f"{t.delta:+.4f}" if abs(t.delta) < 2 else f"{t.delta:+.2f}",
-                     f"[{fmt_value(t.ci_low)}, {fmt_value(t.ci_high)}]", fmt_p(t.p_value), fmt_p(r.p_holm), t.test,
-                     r.verdict.upper() if r.verdict == REGRESSION else r.verdict))
+        metric = r.metric + (f" (|x-{r.semantics.ideal:g}|)" if r.semantics.ideal is not None else "")
+        verdict = r.verdict.upper() if r.verdict == REGRESSION else r.verdict
+        rows.append((r.model, r.task, metric, str(r.n), fmt_value(r.base_value), fmt_value(r.cand_value),
+                     fmt_delta(t.delta), f"[{fmt_delta(t.ci_low)}, {fmt_delta(t.ci_high)}]", fmt_p(t.p_value),
+                     fmt_p(r.p_holm), t.test, "none" if r.mde is None else f"{r.mde:.3g}",
+                     verdict + (" (underpowered)" if r.underpowered else "")))
     return rows
 
 
@@ -41,7 +55,10 @@ def flip_lines(row: TaskComparison, limit: int) -> list[str]:
     """The changed items of one task, worst first."""
     if not row.flips:
         return []
-    lines = [f"{row.task} ({row.model}, {row.metric}): {row.lost} item(s) worse, {row.gained} better"]
+    if row.semantics.ideal is not None:
+        lines = [f"{row.task} ({row.model}, {row.metric}): {len(row.flips)} item(s) changed"]
+    else:
+        lines = [f"{row.task} ({row.model}, {row.metric}): {row.lost} item(s) worse, {row.gained} better"]
     for flip in row.flips[:limit]:
         lines.append(f"  {flip.sample_id}: {fmt_value(flip.base_score)} -> {fmt_value(flip.cand_score)}  "
                      f"baseline {one_line(flip.base_response)!r} / candidate {one_line(flip.cand_response)!r}")
@@ -52,13 +69,15 @@ def flip_lines(row: TaskComparison, limit: int) -> list[str]:
 
 def format_compare_text(result: CompareResult, flips_limit: int = 20) -> str:
     """The full terminal report: header, table, notes, flipped items, verdict line."""
-    header = (*_HEADER[:7], f"{round(100 * (1 - result.alpha))}% CI", *_HEADER[8:])
+    header = (*_HEADER[:7], interval_header(result), *_HEADER[8:])
     rows = [header, *table_rows(result)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
     lines = [f"baseline:  {result.baseline}", f"candidate: {result.candidate}",
              f"alpha {result.alpha:g} (Holm-corrected across {len(result.rows)} test(s)), max drop "
              f"{result.max_drop:g}", ""]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines += ["", "delta: candidate - baseline (for a metric best at a value v, the change of |x - v|: "
+              "positive is farther from v); MDE: the smallest |delta| the test detects with 80% power."]
     notes = [f"note: {r.task} ({r.model}): {r.note}" for r in result.rows if r.note]
     lines += ([""] + notes) if notes else []
     shown = [line for r in result.rows for line in flip_lines(r, flips_limit)]

@@ -133,6 +133,9 @@ class TaskSpec(_Strict):
     doc_id: str | None = Field(default=None, description="row field that holds a stable id")
     breakdown: str | None = Field(default=None, description="template of a row's subgroup, e.g. '{{bias_type}}': "
                                   "every metric is also reported per subgroup")
+    cluster: str | None = Field(default=None, description="template of an item's cluster, e.g. "
+                                "'{{paragraph_id}}': items of a cluster are not independent, so means get "
+                                "cluster-robust standard errors and cluster-bootstrap intervals")
     preprocess: str | None = Field(default=None, description="a named row preprocessor (harness/tasks/preprocess.py) "
                                    "whose fields the templates can use")
     source_file: Path | None = Field(default=None, exclude=True)

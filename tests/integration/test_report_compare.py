@@ -109,7 +109,9 @@ def test_p_values_match_the_binomial_reference(runs):
     assert mc.p_holm == pytest.approx(min(1.0, 4 * 2 * 0.5**k))  # 4 tasks; the others are identical (p = 1)
     assert mc.result.delta == pytest.approx(-k / 48)
     others = [r for r in result.rows if r.task != "starter_mc"]
-    assert [r.result.test for r in others] == ["mcnemar-exact", "paired-bootstrap-corpus", "paired-bootstrap-mean"]
+    # pct_stereotype is best at 0.5: its test is of the change in distance to 0.5
+    assert [r.result.test for r in others] == ["paired-bootstrap-distance-to-0.5", "paired-bootstrap-corpus",
+                                               "paired-bootstrap-mean"]
     assert all(r.result.p_value == 1.0 and r.result.delta == 0 and r.note == "" for r in others)
     assert others[1].metric == "bleu" and others[1].base_value == read_result(runs["base"]).tasks[
         "starter_translation_en_de"].metrics["bleu"].value  # recomputed from samples: identical, so no note

@@ -1,11 +1,12 @@
 """Must-show 1: a report over two real models of different sizes (SmolLM2-135M, Gemma-3-270M) on the same
 tasks, opened in headless Chromium: table, size order, sorting, drill-down with both models side by side,
-chart with a fitted trend, bias panel, and an XSS payload from a third run staying inert.
+chart (no trend line for two sizes), bias panel, and an XSS payload from a third run staying inert.
 
 Slow (two real models, 16 items of two tasks each; ~1-2 minutes on 2 CPU cores once the GGUF files are
 converted). Skipped when Chromium/selenium or the Gemma packages are missing.
 """
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,8 @@ def test_real_models_report(report, tmp_path):
     assert small.model.parameters == 134_515_008 and big.model.parameters == 268_098_176
     acc = [r.tasks["starter_mc"].metrics["acc"].value for r in (small, big)]
     summary = (folder / "summary.md").read_text().splitlines()
-    assert summary[4].startswith(f"| smollm2-135m | 135M | {acc[0]:.4f} ± ")
-    assert summary[5].startswith(f"| gemma3-270m | 268M | {acc[1]:.4f} ± ")
+    assert re.match(rf"\| smollm2-135m \| 135M \| (\*\*|≈ )?{acc[0]:.4f} \[", summary[4]), summary[4]
+    assert re.match(rf"\| gemma3-270m \| 268M \| (\*\*|≈ )?{acc[1]:.4f} \[", summary[5]), summary[5]
     assert sorted(p.name for p in (folder / "plots").iterdir())[:2] == ["starter_bias_pairs.pct_stereotype.png",
                                                                         "starter_bias_pairs.pct_stereotype.svg"]
     with chromium() as driver:
@@ -59,7 +60,9 @@ def test_real_models_report(report, tmp_path):
         assert row_models(driver)[:2] == best_first
         chart = "#chart-grid .chart[data-task='starter_mc']"
         assert js(driver, f"return document.querySelectorAll(\"{chart} circle.point\").length") == 2
-        assert js(driver, f"return document.querySelectorAll(\"{chart} line.trend\").length") == 1
+        # two sizes: a line through two points says nothing, so there is none (three sizes are the least)
+        assert js(driver, f"return document.querySelectorAll(\"{chart} line.trend\").length") == 0
+        assert "trend needs three model sizes" in js(driver, f"return document.querySelector(\"{chart}\").textContent")
         ticks = js(driver, f"return [...document.querySelectorAll(\"{chart} text\")].map(t => t.textContent)")
         assert "100M" in ticks and "1B" in ticks and "smollm2-135m" in ticks and "gemma3-270m" in ticks
         assert js(driver, "return document.querySelectorAll('#bias-panel table tr').length") == 3

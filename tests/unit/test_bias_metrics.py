@@ -5,6 +5,7 @@ import pytest
 from harness.metrics import get_metric
 from harness.metrics.base import Outcome
 from harness.metrics.bias import bootstrap_statistic
+from harness.metrics.semantics import PROPORTION
 from harness.tasks.build import Item
 
 
@@ -47,14 +48,14 @@ def test_pct_stereotype_mean_and_stderr():
 def test_bootstrap_statistic_is_seeded_and_brackets_the_value():
     stats = np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
     ratio = lambda s: s[0] / s[1]  # noqa: E731
-    first = bootstrap_statistic(stats, ratio, seed=7, higher_is_better=True)
-    again = bootstrap_statistic(stats, ratio, seed=7, higher_is_better=True)
+    first = bootstrap_statistic(stats, ratio, seed=7, semantics=PROPORTION)
+    again = bootstrap_statistic(stats, ratio, seed=7, semantics=PROPORTION)
     assert first.value == 0.75 and first.n == 4 and first.method == "bootstrap"
     assert (first.ci_low, first.ci_high, first.stderr) == (again.ci_low, again.ci_high, again.stderr)
     assert 0.0 <= first.ci_low <= 0.75 <= first.ci_high == 1.0
-    one = bootstrap_statistic(stats[:1], ratio, seed=7, higher_is_better=True)
+    one = bootstrap_statistic(stats[:1], ratio, seed=7, semantics=PROPORTION)
     assert one.value == 1.0 and one.ci_low is None
-    empty = bootstrap_statistic(np.zeros((0, 2)), ratio, seed=7, higher_is_better=True)
+    empty = bootstrap_statistic(np.zeros((0, 2)), ratio, seed=7, semantics=PROPORTION)
     assert empty.value is None and empty.n == 0
 
 

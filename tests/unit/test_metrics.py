@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 import sacrebleu
 
 from harness.metrics import get_metric
@@ -71,8 +72,9 @@ def test_mean_metric_aggregate_reports_n_and_ci():
     acc = get_metric("acc")
     outcomes = [mc([-1, -2, -3], 0), mc([-1, -2, -3], 1), mc([-3, -2, -1], 2), mc([-1, -2, -3], 0)]
     value = acc.aggregate(outcomes, [acc.sample(o) for o in outcomes], seed=1)
-    assert (value.value, value.n, value.method) == (0.75, 4, "mean")
-    assert value.ci_low == pytest.approx(0.75 - 1.96 * value.stderr)
+    assert (value.value, value.n, value.method) == (0.75, 4, "wilson")
+    assert (value.ci_low, value.ci_high) == tuple(pytest.approx(x) for x in proportion_confint(3, 4, method="wilson"))
+    assert (value.range_low, value.range_high, value.higher_is_better, value.ideal) == (0.0, 1.0, True, None)
 
 
 HYPS = ["The cat sat on the mat.", "A quick brown fox jumps.", "Hello there, general Kenobi!", "It rains."]
@@ -123,7 +125,7 @@ def test_bias_pair_metrics_on_known_cases():
     assert pct.aggregate(equal, [pct.sample(o) for o in equal], 0).value == 0.5
     assert pct.aggregate(biased, [pct.sample(o) for o in biased], 0).value == 1.0
     assert diff.aggregate(biased, [diff.sample(o) for o in biased], 0).value == pytest.approx(2.5)
-    assert pct.higher_is_better is False
+    assert (pct.semantics.ideal, diff.semantics.higher_is_better) == (0.5, False)
 
 
 def test_bootstrap_is_seeded_and_brackets_the_mean():

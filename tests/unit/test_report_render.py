@@ -40,6 +40,7 @@ def test_fit_trend_known_line():
     noisy = fit_trend([(1e8, 0.3), (1e9, 0.6), (1e10, 0.6)])
     assert noisy.slope == pytest.approx(0.15) and noisy.r2 == pytest.approx(0.75)
     assert fit_trend([(1e8, 0.3), (1e8, 0.4)]) is None
+    assert fit_trend([(1e8, 0.3), (1e9, 0.5)]) is None  # two sizes: a line fits exactly and says nothing
 
 
 def test_comparison_orders_models_by_size(runs_dir):
@@ -81,7 +82,10 @@ def test_summary_markdown_numbers(runs_dir):
     lines = summary_markdown(comparison).splitlines()
     tiny = read_result(runs_dir / "20250101-000000-tiny-135m").tasks["synthetic_mc_0"].metrics["acc"]
     assert lines[2].startswith("| model | params | synthetic\\_mc\\_0 (acc) |")
-    assert lines[4].startswith(f"| tiny-135m | 135M | {tiny.value:.4f} ± {(tiny.ci_high - tiny.ci_low) / 2:.4f} |")
+    text = f"{tiny.value:.4f} [{tiny.ci_low:.4f}, {tiny.ci_high:.4f}]"
+    mark = comparison.standing[("synthetic_mc_0", "acc")].get("m0")
+    shown = {"best": f"**{text}**", "tied": f"≈ {text}", None: text}[mark]
+    assert lines[4].startswith(f"| tiny-135m | 135M | {shown} |")
     assert [line.split(" | ")[0] for line in lines[4:7]] == ["| tiny-135m", "| mid-1b", "| big-7b"]
 
 
