@@ -66,7 +66,7 @@ def test_compare_calls_moving_towards_half_an_improvement_and_away_a_regression(
 def test_leaderboard_in_chromium_highlights_and_sorts_by_distance_to_half(tmp_path):
     import pytest
 
-    from harness.report.browser import chromium, missing_reason, open_report
+    from tests.fixtures.browser import chromium, missing_reason, open_report
     from tests.integration.test_report_html import click_header, js, row_models
 
     if missing_reason() is not None:
