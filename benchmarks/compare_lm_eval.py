@@ -185,8 +185,8 @@ def run_evalh(pairs: list[TaskPair], model: Path, args: argparse.Namespace, out_
     from harness.results import read_samples
 
     config = RunConfig(models=[str(model)], tasks=[p.evalh_task for p in pairs], dtype=args.dtype, device="cpu",
-                       limit=args.limit, batch_size=args.batch_size, data_dir=str(args.data_dir),
-                       output_dir=str(out_dir))
+                       match_batching=args.match_batching, limit=args.limit, batch_size=args.batch_size,
+                       data_dir=str(args.data_dir), output_dir=str(out_dir))
     started = time.perf_counter()
     evaluation = evaluate(config, log=lambda line: print(f"[evalh] {line}", flush=True))
     seconds = time.perf_counter() - started
@@ -333,6 +333,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="task pairs; 'mmlu' is the five MMLU subjects (5-shot)")
     parser.add_argument("--limit", type=int, default=200, help="first N items of each task (default 200)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--match-batching", default="lm-eval", choices=["none", "lm-eval"],
+                        help="evalh's bf16 layout: lm-eval's batches (default here: bit-equality is the point)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--model-dir", type=Path, help="transformers model folder (default: SmolLM2-135M from GGUF)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help=f"data mirror (default {DEFAULT_DATA})")

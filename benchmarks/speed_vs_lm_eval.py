@@ -166,7 +166,8 @@ def load_models(bench: Bench) -> None:
     args = bench.args
     started = time.perf_counter()
     bench.evalh_model = load_model(str(bench.folder), LoadOptions(device="cpu", dtype=args.dtype,
-                                                                  batch_size=args.batch_size))
+                                                                  batch_size=args.batch_size,
+                                                                  match_batching=args.match_batching))
     bench.evalh_model.model  # noqa: B018 -- a local folder loads lazily; load it now, outside the timed runs
     bench.load_s["evalh"] = time.perf_counter() - started
     bench.evalh_meter = ForwardMeter(bench.evalh_model.model)
@@ -190,7 +191,7 @@ def run_evalh(bench: Bench, task: str, limit: int, cache_dir: Path | None = None
     args = bench.args
     config = RunConfig(models=[str(bench.folder)], tasks=[task], include_paths=[str(bench.evalh_tasks)],
                        limit=limit, dtype=model[0].info().dtype if model else args.dtype, device="cpu",
-                       batch_size=args.batch_size,
+                       batch_size=args.batch_size, match_batching=args.match_batching,
                        data_dir=str(args.data_dir), output_dir=str(bench.tmp / "runs"),
                        cache=cache_dir is not None, cache_dir=str(cache_dir) if cache_dir else None)
     log = (lambda line: print(f"    [evalh] {line}", flush=True)) if args.verbose else (lambda _line: None)
@@ -217,8 +218,9 @@ def run_evalh_cli(bench: Bench, task: str, limit: int, cache_dir: Path) -> RunSt
 
     args, loaded = bench.args, []
     config = RunConfig(models=[str(bench.folder)], tasks=[task], include_paths=[str(bench.evalh_tasks)], limit=limit,
-                       dtype=args.dtype, device="cpu", batch_size=args.batch_size, data_dir=str(args.data_dir),
-                       output_dir=str(bench.tmp / "runs"), cache=True, cache_dir=str(cache_dir))
+                       dtype=args.dtype, device="cpu", batch_size=args.batch_size, match_batching=args.match_batching,
+                       data_dir=str(args.data_dir), output_dir=str(bench.tmp / "runs"), cache=True,
+                       cache_dir=str(cache_dir))
 
     def load(name, options):
         loaded.append(load_model(name, options))
@@ -426,6 +428,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="items for every case (overrides --arc-limit/--wmt-limit)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each harness per case (default 3)")
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    parser.add_argument("--match-batching", default="none", choices=["none", "lm-eval"],
+                        help="evalh's bf16 layout: batch-invariant (default) or lm-eval's batches")
     parser.add_argument("--batch-size", type=int, default=8, help="both harnesses (default 8)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads, both harnesses (default 1; 0 keeps torch's default)")

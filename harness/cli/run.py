@@ -21,6 +21,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--device", help="cpu, cuda, cuda:1, ... (default: auto).")
 @click.option("--dtype", help="auto, bfloat16, float16, float32 (default auto: bf16 where the hardware has it, else float32).")
 @click.option("--threads", type=int, help="torch threads for local models (default: OMP_NUM_THREADS, else the cores this process may use).")
+@click.option("--match-batching", type=click.Choice(["none", "lm-eval"]),
+              help="bf16/fp16 scoring: 'none' (default) gives numbers independent of --batch-size; 'lm-eval' "
+                   "replays lm-eval's batches to equal its rounding bit for bit (at one thread).")
 @click.option("--batch-size", help="Requests per forward pass (default 16), or 'auto': the largest that fits memory.")
 @click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
 @click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")
@@ -30,7 +33,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
               help="Wrap each prompt in the model's chat template (off by default, as lm-eval).")
 @click.option("--cache/--no-cache", default=None,
               help="Reuse and store model responses in the response cache (default: on).")
-@click.option("--cache-dir", type=click.Path(), help="Folder of the response cache file (default: evalh's cache dir).")
+@click.option("--cache-dir", type=click.Path(),
+              help="Folder of every cache evalh writes: responses, converted GGUF models (default ~/.cache/evalh).")
 @click.option("--judge", help="Model (any --model spelling) that grades dialogue tasks such as mt_bench.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Run model calls here (default) or on Ray.")
 @click.option("--ray-address", help="Address of a running Ray cluster (default: start a local one).")

@@ -26,6 +26,8 @@ class LoadOptions:
     dtype: str = "auto"
     batch_size: int | str = 16
     threads: int | None = None
+    match_batching: str = "none"
+    """'lm-eval': bf16/fp16 scoring replays lm-eval's batches (hf.aligned); 'none': batch-invariant"""
     base_url: str | None = None
     max_concurrency: int | None = None
     api_timeout: float | None = None
@@ -37,7 +39,8 @@ class LoadOptions:
     def from_config(cls, config: RunConfig) -> LoadOptions:
         """The load options of a run."""
         return cls(device=config.device, dtype=config.dtype, batch_size=config.batch_size,
-                   threads=config.threads or hardware.default_threads(), base_url=config.base_url,
+                   threads=config.threads or hardware.default_threads(), match_batching=config.match_batching,
+                   base_url=config.base_url,
                    max_concurrency=config.max_concurrency, api_timeout=config.api_timeout,
                    api_key_env=config.api_key_env, cache_dir=config.cache_dir)
 
@@ -67,7 +70,7 @@ def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
     from harness.models.hf.model import HFModel  # imports torch/transformers: only now
 
     common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size,
-              "threads": options.threads, "cache_dir": options.cache_dir}
+              "threads": options.threads, "cache_dir": options.cache_dir, "match_batching": options.match_batching}
     alias = packaged.canonical_alias(name)
     if alias is not None:
         gguf = packaged.locate(alias, options.cache_dir)

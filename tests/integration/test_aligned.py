@@ -1,4 +1,5 @@
-"""In bf16, evalh's scores equal lm-eval's bit for bit (hf_aligned), however the requests are split into calls."""
+"""With match_batching="lm-eval", evalh's bf16 scores equal lm-eval's bit for bit (hf_aligned), however the
+requests are split into calls."""
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def smollm2():
-    return load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=8))
+    return load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=8, match_batching="lm-eval"))
 
 
 def _requests(shared_data: Path, k: int, n: int) -> list[Loglikelihood]:

@@ -25,7 +25,7 @@ def _direct_sum(model, text: str) -> float:
 def test_rolling_loglikelihood_sums_lm_evals_windows():
     from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 
-    from harness.models.hf.plan import FloatScorer
+    from harness.models.hf.plan import InvariantScorer
 
     model = load_model("smollm2", LoadOptions(dtype="float32", device="cpu"))
     whole = model.loglikelihood_rolling([Rolling(TEXT)])[0]
@@ -33,7 +33,7 @@ def test_rolling_loglikelihood_sums_lm_evals_windows():
     model.max_length = 8  # several windows, each seeing at most 8 tokens, as lm-eval cuts them
     tokens = model._encode(TEXT)
     windows = [make_disjoint_window(w) for w in get_rolling_token_windows(tokens, model.prefix_token_id, 8, 1)]
-    scorer = FloatScorer(model.model, windows, model.max_length, 8, model.device, None)
+    scorer = InvariantScorer(model.model, windows, model.max_length, 8, model.device, None)
     expected = sum(lp for lp, _ in scorer.answers(range(len(windows))))
     windowed = model.loglikelihood_rolling([Rolling(TEXT), Rolling("")])
     assert len(windows) == -(-len(tokens) // 8) and windowed[0] == pytest.approx(expected, abs=1e-3)

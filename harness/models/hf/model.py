@@ -1,9 +1,10 @@
 """Hugging Face transformers adapter: hub ids, local folders and GGUF files.
 
 Scoring follows lm-eval's `hf` model exactly (tokenisation of context/continuation pairs, the prefix
-token for empty contexts, left truncation, greedy check), so the same items give the same numbers: in
-float32 through shared-prefix scoring (hf_scoring), in bf16/fp16 through hf_aligned, which also reproduces
-lm-eval's rounding (it depends on lm-eval's batch layout). The forward passes are laid out per task (`plan`,
+token for empty contexts, left truncation, greedy check), so the same items give the same numbers, through
+shared-prefix scoring (hf_scoring) whose numbers do not depend on the batch size. With
+match_batching='lm-eval', bf16/fp16 scoring goes through hf_aligned instead, which reproduces lm-eval's
+rounding (it depends on lm-eval's batch layout). The forward passes are laid out per task (`plan`,
 hf_plan), so a request's numbers do not depend on how the runner splits the task into calls.
 A local folder or GGUF file loads lazily: its identity (ModelInfo, fingerprint) is read from its files
 (hf_identity), and the tokenizer and weights load on the first call that needs them, so a run answered
@@ -25,7 +26,7 @@ from harness.models.hf.plan import TaskPlan
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 _DEFAULT_MAX_LENGTH = 2048
-SCORING_VERSION = "4"
+SCORING_VERSION = "5"
 """Part of the fingerprint: bump it when scoring code changes numbers, so cached responses are not reused."""
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 
@@ -41,11 +42,14 @@ class HFModel(ModelAdapter):
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
                  dtype: str = "auto", batch_size: int | str = 16, revision: str | None = None,
                  local_files_only: bool = False, size_label: str | None = None,
-                 threads: int | None = None, cache_dir: str | None = None) -> None:
+                 threads: int | None = None, cache_dir: str | None = None, match_batching: str = "none") -> None:
         self.name = name
         self.device = hf_identity.resolve_device(device)
         self._dtype_name, self._dtype_reason = hf_identity.resolve_dtype(dtype, self.device)
         self.threads = threads  # torch intra-op threads set on load (None: torch's own); bits depend on it
+        if match_batching not in ("none", "lm-eval"):
+            raise ModelError(f"model '{name}': match_batching must be 'none' or 'lm-eval', not {match_batching!r}")
+        self.match_batching = match_batching
         self._source, self._gguf_sha, self._size_label = source, None, size_label
         self._batch_size = batch_size if batch_size == "auto" else max(1, int(batch_size))
         self._tokenizer: Any = None
@@ -69,7 +73,8 @@ class HFModel(ModelAdapter):
         weights = (f"gguf-sha256:{self._gguf_sha}" if self._gguf_sha
                    else f"{source}@{self._revision or 'local'}:{hf_identity.folder_digest(source)}")
         tokenizer = hf_identity.tokenizer_digest(folder)
-        self._fingerprint = hf_identity.fingerprint(weights, self._dtype_name, tokenizer, SCORING_VERSION)
+        self._fingerprint = hf_identity.fingerprint(weights, self._dtype_name, tokenizer,
+                                                    f"{SCORING_VERSION}-{match_batching}")
 
     # -- loading ---------------------------------------------------------------------------------
     @property
@@ -169,7 +174,8 @@ class HFModel(ModelAdapter):
             context_length=self.max_length, revision=self._revision,
             extra={"architecture": self._architecture, **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {}),
                    **({"dtype_reason": self._dtype_reason} if self._dtype_reason else {}),
-                   **({"threads": self.threads} if self.threads and self.device == "cpu" else {})},
+                   **({"threads": self.threads} if self.threads and self.device == "cpu" else {}),
+                   **({"match_batching": self.match_batching} if self.match_batching != "none" else {})},
         )
 
     # -- tokenisation (lm-eval's rules) ------------------------------------------------------------
@@ -272,7 +278,8 @@ class HFModel(ModelAdapter):
 
     # -- scoring ---------------------------------------------------------------------------------
     def _scorer(self, task: TaskPlan):
-        """The plan's scorer: lm-eval's layout in bf16/fp16 (hf_aligned), shared-prefix float32 otherwise."""
+        """The plan's scorer: batch-invariant shared-prefix scoring, or lm-eval's layout in bf16/fp16 when
+        asked to match its batching (hf_aligned)."""
         if task.scorer is None:
             pairs = self.encode_pairs([(r.context, r.continuation) for r in task.scoring])
             if any(not cont for _, cont in pairs):
@@ -286,18 +293,18 @@ class HFModel(ModelAdapter):
                 widths = hf_aligned.plan_widths(pairs, self.batch_size, self.max_length)
                 task.scorer = hf_aligned.Scorer(self.model, pairs, widths, self.max_length, self.batch_size, self.device)
             else:
-                from harness.models.hf.plan import FloatScorer
+                from harness.models.hf.plan import InvariantScorer
 
                 text = getattr(self.model.config, "text_config", None) or self.model.config
-                task.scorer = FloatScorer(self.model, pairs, self.max_length, self.batch_size, self.device,
+                task.scorer = InvariantScorer(self.model, pairs, self.max_length, self.batch_size, self.device,
                                           getattr(text, "sliding_window", None))
         return task.scorer
 
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:
         """Sum of log-probabilities of each continuation given its context, and whether it is greedy.
 
-        bf16/fp16 models give lm-eval's numbers bit for bit (hf_aligned); float32 models go through
-        shared-prefix scoring (hf_scoring.Packed), pairs that need lm-eval's left truncation plainly.
+        Shared-prefix scoring (hf_scoring.Packed), pairs that need lm-eval's left truncation plainly; with
+        match_batching='lm-eval', bf16/fp16 models give lm-eval's numbers bit for bit (hf_aligned).
         """
         return self._loglikelihood(TaskPlan(requests), requests, progress)
 
@@ -306,10 +313,11 @@ class HFModel(ModelAdapter):
         return self._scorer(task).answers([index[r] for r in requests], progress)
 
     def _aligned(self) -> bool:
-        """Score the way that reproduces lm-eval's bf16/fp16 numbers bit for bit (hf_aligned), when it applies."""
+        """Score the way that reproduces lm-eval's bf16/fp16 numbers bit for bit (hf_aligned): only when asked
+        (match_batching='lm-eval'), since those numbers change with the batch size."""
         from harness.models.hf import aligned as hf_aligned
 
-        return hf_aligned.applies(self.model)
+        return self.match_batching == "lm-eval" and hf_aligned.applies(self.model)
 
     def _roller(self, task: TaskPlan):
         if task.roller is None:

@@ -42,9 +42,9 @@ class TaskPlan:
         return all(r in self.index[kind] for r in requests)
 
 
-class FloatScorer(Batched):
-    """Float32 scoring: pairs that fit the window share prefixes (`Packed`), the rest are left-truncated
-    and scored plainly (`Plain`)."""
+class InvariantScorer(Batched):
+    """Batch-invariant scoring in any dtype: pairs that fit the window share prefixes (`Packed`), the rest
+    are left-truncated and scored plainly (`Plain`); a pair's numbers do not depend on the batch size."""
 
     def __init__(self, model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str,
                  window: int | None) -> None:

@@ -11,6 +11,13 @@ Both take token ids already split the lm-eval way and return (sum of log-probabi
 Each is a `Batched` scorer: a task's pairs are cut into forward passes once, and a call runs only the passes
 that hold the pairs it asks for, so a pair's numbers never depend on how the task is split into calls (the
 kernels' rounding can depend on a pass's row count, at some thread counts on some CPUs).
+
+Numbers do not depend on the batch size either. CPU matrix kernels compute rows in tiles of a few rows
+(4 for fp32 on an AVX2 CPU here, other counts elsewhere) and round a row in a partial last tile
+differently. So every matrix product's row count is a multiple of `ROW_STEP` (48: a multiple of the tile
+heights 4, 6, 8, 12, 16 and 24): a row is padded to a width that depends on the row alone (`row_width`),
+a pass holds rows of one width only (so the attention reductions of a row also run over the same lengths
+in any pass), and the rows that go through the output head are padded to a multiple of `ROW_STEP` too.
 """
 from __future__ import annotations
 
@@ -23,12 +30,22 @@ import torch
 Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
 _MIN_SHARED_PREFIX = 16
+ROW_STEP = 48
 
 
-def _row_scores(logprobs: torch.Tensor, targets: list[int]) -> tuple[float, bool]:
-    cont = torch.tensor(targets, device=logprobs.device)
-    greedy = bool((logprobs.argmax(dim=-1) == cont).all())
-    return float(logprobs.gather(1, cont[:, None]).sum()), greedy
+def row_width(length: int, cap: int | None = None) -> int:
+    """The padded width of a row of `length` tokens: the next multiple of ROW_STEP (at most `cap`)."""
+    width = -(-max(length, 1) // ROW_STEP) * ROW_STEP
+    return min(width, cap) if cap is not None else width
+
+
+def _by_width(order: Sequence, width_of: Callable[[Any], int], batch_size: int) -> list[list]:
+    """`order` cut into passes of at most `batch_size` members of one width each, widest first."""
+    groups: dict[int, list] = {}
+    for member in order:
+        groups.setdefault(width_of(member), []).append(member)
+    return [group[at:at + batch_size] for _, group in sorted(groups.items(), key=lambda kv: -kv[0])
+            for at in range(0, len(group), batch_size)]
 
 
 class Batched:
@@ -65,29 +82,33 @@ class Batched:
 
 
 class Plain(Batched):
-    """lm-eval's way: right-padded rows of context+continuation, longest first, `batch_size` rows a pass."""
+    """lm-eval's rows: context+continuation, left-truncated to the window, right-padded to their own width
+    (`row_width`), longest first, `batch_size` rows of one width a pass."""
 
     def __init__(self, model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str) -> None:
         self.model, self.pairs, self.max_length, self.device = model, pairs, max_length, device
         order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
-        super().__init__([order[at:at + batch_size] for at in range(0, len(order), batch_size)])
+        super().__init__(_by_width(order, lambda i: row_width(len(self._tokens(i)), max_length), batch_size))
+
+    def _tokens(self, i: int) -> list[int]:
+        ctx, cont = self.pairs[i]
+        return (ctx + cont)[-(self.max_length + 1):][:-1]
 
     def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
-        rows, spans = [], []
-        for i in batch:
-            ctx, cont = self.pairs[i]
-            tokens = (ctx + cont)[-(self.max_length + 1):][:-1]
-            rows.append(tokens)
-            spans.append((len(tokens) - len(cont), len(tokens)))
-        width = max(len(r) for r in rows)
+        rows = [self._tokens(i) for i in batch]
+        width = row_width(max(len(r) for r in rows), self.max_length)
         ids = torch.zeros((len(rows), width), dtype=torch.long)
-        for j, tokens in enumerate(rows):
+        rows_b, rows_p, targets, owners = [], [], [], []
+        for j, (i, tokens) in enumerate(zip(batch, rows)):
             ids[j, :len(tokens)] = torch.tensor(tokens)
-        keep = width - min(s for s, _ in spans)  # logits only where some continuation is scored
-        logits = self.model(ids.to(self.device), logits_to_keep=keep).logits.float()
-        offset = width - keep
-        return [_row_scores(torch.log_softmax(logits[j, s - offset:e - offset], dim=-1), self.pairs[i][1])
-                for j, (i, (s, e)) in enumerate(zip(batch, spans))]
+            cont = self.pairs[i][1]
+            rows_b += [j] * len(cont)
+            rows_p += range(len(tokens) - len(cont), len(tokens))
+            targets += cont
+            owners.append((i, len(cont)))
+        rows_at = (torch.tensor(rows_b, device=self.device), torch.tensor(rows_p, device=self.device))
+        logprobs = _positions(self.model, ids.to(self.device), None, None, {}, rows_at)
+        return _sums(logprobs, targets, owners, batch)
 
 
 def plain(model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str,
@@ -183,7 +204,25 @@ def _positions(model, ids, mask, positions, cache, rows_at):
     decoder, head = split
     keyword = {_cache_keyword(decoder): next(iter(cache.values()))} if cache else {}
     hidden = decoder(ids, attention_mask=mask, position_ids=positions, use_cache=False, **keyword).last_hidden_state
-    return torch.log_softmax(head(hidden[rows_at]).float(), dim=-1)
+    picked = hidden[rows_at]
+    wanted = picked.shape[0]
+    padding = -wanted % ROW_STEP  # copies of the last row, so that no wanted row sits in a partial tile
+    if padding:
+        picked = torch.cat([picked, picked[-1:].expand(padding, -1)])
+    return torch.log_softmax(head(picked)[:wanted].float(), dim=-1)
+
+
+def _sums(logprobs: torch.Tensor, targets: list[int], owners: list[tuple[int, int]],
+          batch: list[int]) -> list[tuple[float, bool]]:
+    """(sum of the target log-probabilities, all greedy) of each owner's run of rows, in `batch` order."""
+    target = torch.tensor(targets, device=logprobs.device)
+    token_lp = logprobs.gather(1, target[:, None])[:, 0].tolist()
+    hits = (logprobs.argmax(dim=-1) == target).tolist()
+    found, at = {}, 0
+    for i, n in owners:
+        found[i] = (math.fsum(token_lp[at:at + n]), all(hits[at:at + n]))
+        at += n
+    return [found[i] for i in batch]
 
 
 class Packed(Batched):
@@ -208,8 +247,11 @@ class Packed(Batched):
         self.prefix_tokens = list(contexts[0][:prefix_len]) if prefix_len else []
         self._prefix_kv: Any = None
         order = sorted(contexts, key=lambda c: -(len(c) + sum(len(pairs[i][1]) for i in groups[c])))
-        super().__init__([[i for c in order[at:at + batch_size] for i in groups[c]]
-                          for at in range(0, len(order), batch_size)])
+        passes = _by_width(order, lambda c: row_width(self._pack_length(c)), batch_size)
+        super().__init__([[i for c in contexts_of_pass for i in groups[c]] for contexts_of_pass in passes])
+
+    def _pack_length(self, context: tuple[int, ...]) -> int:
+        return len(context) - self.prefix_len + sum(len(self.pairs[i][1]) for i in self.groups[context])
 
     def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
         pairs, prefix_len, device = self.pairs, self.prefix_len, self.device
@@ -217,7 +259,7 @@ class Packed(Batched):
             self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, device)
         contexts = list(dict.fromkeys(tuple(pairs[i][0]) for i in batch))
         packs = [_pack(list(c[prefix_len:]), [pairs[i][1] for i in self.groups[c]]) for c in contexts]
-        width = max(len(p[0]) for p in packs)
+        width = row_width(max(len(p[0]) for p in packs))
         ids = torch.zeros((len(contexts), width), dtype=torch.long)
         segments = torch.full((len(contexts), width), -1, dtype=torch.long)
         positions = torch.zeros((len(contexts), width), dtype=torch.long)
@@ -238,14 +280,7 @@ class Packed(Batched):
                  if self._prefix_kv else {})
         rows_at = (torch.tensor(rows_b, device=device), torch.tensor(rows_p, device=device))
         logprobs = _positions(self.model, ids.to(device), mask, (positions + prefix_len).to(device), cache, rows_at)
-        target = torch.tensor(targets, device=logprobs.device)
-        token_lp = logprobs.gather(1, target[:, None])[:, 0].tolist()
-        hits = (logprobs.argmax(dim=-1) == target).tolist()
-        found, at = {}, 0
-        for i, n in owners:
-            found[i] = (math.fsum(token_lp[at:at + n]), all(hits[at:at + n]))
-            at += n
-        return [found[i] for i in batch]
+        return _sums(logprobs, targets, owners, batch)
 
 
 def packed(model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None,
