@@ -62,7 +62,8 @@ class Runner:
         sampler = self._sampler(spec, all_rows)
         items = build_items(spec, rows, sampler, wrap=self._chat_wrapper())
         outcomes = self._execute(spec.name, items)
-        scores = {m.name: [m.sample(o) for o in outcomes] for m in metrics}
+        scored = {m.name: m.score_all(outcomes) for m in metrics}
+        scores = {name: [score for score, _ in pairs] for name, pairs in scored.items()}
         values = {m.name: m.aggregate(outcomes, scores[m.name], self.seed) for m in metrics}
         breakdown = subgroup_metrics(spec, metrics, outcomes, scores, self.seed)
         result = TaskResult(
@@ -72,7 +73,9 @@ class Runner:
                                 rows_total=len(all_rows), rows_used=len(rows)),
             seconds=round(time.perf_counter() - started, 3),
         )
-        samples = [_record(spec, o, {n: s[k] for n, s in scores.items()}) for k, o in enumerate(outcomes)]
+        samples = [_record(spec, o, {n: s[k] for n, s in scores.items()},
+                           {n: pairs[k][1] for n, pairs in scored.items() if pairs[k][1] is not None})
+                   for k, o in enumerate(outcomes)]
         return result, samples
 
     def _judge_runner(self, spec: TaskSpec) -> Runner:
@@ -106,8 +109,11 @@ class Runner:
         if k == 0:
             return None
         split = spec.fewshot.split or spec.dataset.split
-        same = split == spec.dataset.split
-        pool = eval_rows if same else load_rows(spec, split=split, data_dir=self.data_dir)
+        same = split == spec.dataset.split and spec.fewshot.examples is None
+        if spec.fewshot.examples is not None:
+            pool, split = list(spec.fewshot.examples), "examples"
+        else:
+            pool = eval_rows if same else load_rows(spec, split=split, data_dir=self.data_dir)
         try:
             return FewshotSampler(pool, k, spec.fewshot.seed, spec.fewshot.sampler, same)
         except DataError as exc:
@@ -179,7 +185,7 @@ def _outcome(item: Item, responses: list) -> Outcome:
     return Outcome(item, rolling=float(responses[0]))
 
 
-def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None]) -> SampleRecord:
+def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None], details: dict) -> SampleRecord:
     item = outcome.item
     target = item.gold if item.gold is not None else list(item.references or ())
     return SampleRecord(
@@ -187,5 +193,5 @@ def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None]) -
         prompt=item.prompt, target=target, choices=list(item.choices) if item.choices else None,
         logprobs=list(outcome.logprobs) if outcome.logprobs is not None else None,
         is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
-        response=outcome.response, scores=scores, row=item.row,
+        response=outcome.response, scores=scores, details=details, row=item.row,
     )

@@ -12,6 +12,7 @@ from harness.metrics.bias_stereoset import StereoSetMetric
 from harness.metrics.bias_winobias import WinoBiasAccuracy, WinoBiasGap
 from harness.metrics.choice import Accuracy, NormalizedAccuracy, TruthfulMC2
 from harness.metrics.classification import ClassificationMetric
+from harness.metrics.code import PassAtK
 from harness.metrics.perplexity import PerplexityMetric
 from harness.metrics.text import CorpusTranslationMetric, ExactMatch, ExactMatchLmEval, RougeMetric, TokenF1
 
@@ -58,6 +59,7 @@ _FACTORIES = {
     "byte_perplexity": lambda **kw: PerplexityMetric("byte_perplexity", **kw),
     "bits_per_byte": lambda **kw: PerplexityMetric("bits_per_byte", **kw),
     "mt_bench_score": _judge_metric,
+    "pass@1": lambda **kw: PassAtK(1, **kw),
 }
 METRIC_NAMES = sorted(_FACTORIES)
 """The built-in metrics; installed packages add theirs through the `evalh.metrics` entry-point group."""

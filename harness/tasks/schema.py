@@ -94,12 +94,20 @@ class DatasetSpec(_Strict):
 
 
 class FewshotSpec(_Strict):
-    """k examples drawn from `split` with a fixed seed (or the first k in order: sampler first_n)."""
+    """k examples drawn from `split` with a fixed seed (or the first k in order: sampler first_n), or from
+    `examples`, rows written in the task file (lm-eval's `fewshot_config: samples`, e.g. gsm8k_cot's 8)."""
 
     split: str | None = None
     k: int = Field(default=0, ge=0)
     seed: int = 1234
     sampler: Literal["random", "first_n"] = "random"
+    examples: list[dict[str, Any]] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_pool(self) -> FewshotSpec:
+        if self.examples is not None and self.split is not None:
+            raise ValueError("give either few-shot 'split' or 'examples', not both")
+        return self
 
 
 class GenerationSpec(_Strict):
