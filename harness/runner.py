@@ -17,11 +17,11 @@ from harness.models.base import ModelAdapter, Session
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.results import DatasetInfo, SampleRecord, TaskResult
-from harness.tasks.aggregate import subgroup_metrics
 from harness.tasks.build import FewshotSampler, Item, build_items
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.dialogue import judge_of, run_dialogue
 from harness.tasks.schema import TaskSpec
+from harness.tasks.scoring import score_task
 from harness.errors import DataError
 
 FLUSH_EVERY = 256
@@ -62,20 +62,15 @@ class Runner:
         sampler = self._sampler(spec, all_rows)
         items = build_items(spec, rows, sampler, wrap=self._chat_wrapper())
         outcomes = self._execute(spec.name, items)
-        scored = {m.name: m.score_all(outcomes) for m in metrics}
-        scores = {name: [score for score, _ in pairs] for name, pairs in scored.items()}
-        values = {m.name: m.aggregate(outcomes, scores[m.name], self.seed) for m in metrics}
-        breakdown = subgroup_metrics(spec, metrics, outcomes, scores, self.seed)
+        scores = score_task(spec, metrics, outcomes, self.seed)
         result = TaskResult(
             name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups,
-            num_fewshot=sampler.k if sampler else 0, metrics=values, breakdown=breakdown,
+            num_fewshot=sampler.k if sampler else 0, metrics=scores.values, breakdown=scores.breakdown,
             dataset=DatasetInfo(source=describe_source(spec, self.data_dir), fingerprint=fingerprint(rows),
                                 rows_total=len(all_rows), rows_used=len(rows)),
             seconds=round(time.perf_counter() - started, 3),
         )
-        samples = [_record(spec, o, {n: s[k] for n, s in scores.items()},
-                           {n: pairs[k][1] for n, pairs in scored.items() if pairs[k][1] is not None})
-                   for k, o in enumerate(outcomes)]
+        samples = [_record(spec, o, scores.items[k], scores.details[k]) for k, o in enumerate(outcomes)]
         return result, samples
 
     def _judge_runner(self, spec: TaskSpec) -> Runner:
