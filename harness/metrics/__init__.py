@@ -19,6 +19,18 @@ from harness.metrics.text import CorpusTranslationMetric, ExactMatch, ExactMatch
 __all__ = ["Metric", "Outcome", "get_metric", "metric_factories", "METRIC_NAMES"]
 
 
+def _minerva_exact_match(**options: object) -> Metric:
+    from harness.metrics.math import MinervaExactMatch  # sympy only when used
+
+    return MinervaExactMatch(**options)
+
+
+def _math_verify(**options: object) -> Metric:
+    from harness.metrics.math import MathVerify
+
+    return MathVerify(**options)
+
+
 def _judge_metric(**options: object) -> Metric:
     from harness.metrics.judge import MTBenchScore  # loads a judge model only when used
 
@@ -60,6 +72,8 @@ _FACTORIES = {
     "bits_per_byte": lambda **kw: PerplexityMetric("bits_per_byte", **kw),
     "mt_bench_score": _judge_metric,
     "pass@1": lambda **kw: PassAtK(1, **kw),
+    "minerva_exact_match": _minerva_exact_match,
+    "math_verify": _math_verify,
 }
 METRIC_NAMES = sorted(_FACTORIES)
 """The built-in metrics; installed packages add theirs through the `evalh.metrics` entry-point group."""

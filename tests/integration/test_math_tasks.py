@@ -87,3 +87,29 @@ def test_gsm8k_cot_equals_lm_eval_on_smollm2(shared_data, tmp_path, monkeypatch)
     for metric in METRICS:
         assert result.metrics[metric].value == pytest.approx(output["results"]["evalh_gsm8k_cot_short"][metric])
     print({m: result.metrics[m].value for m in METRICS}, [s.details["filtered"] for s in samples])
+
+
+def test_minerva_math500_prompt_is_lm_evals(shared_data):
+    from harness.tasks.build import FewshotSampler, build_items
+    from harness.tasks.datasets import load_rows
+
+    spec = build_index().tasks["minerva_math500"]
+    rows = load_rows(spec, data_dir=shared_data)[:3]
+    sampler = FewshotSampler(list(spec.fewshot.examples), 4, 1234, "first_n", same_split=False)
+    text = "Problem:\n{}\n\nSolution:".format  # lm-eval's minerva doc_to_text
+    shots = "".join(text(s["problem"]) + " " + s["solution"] + "\n\n" for s in spec.fewshot.examples)
+    items = build_items(spec, rows, sampler)
+    assert [i.prompt for i in items] == [shots + text(row["problem"]) for row in rows]
+    assert items[0].requests[0].until == ("Problem:",)
+    assert len(rows) == 3 and items[0].references == (rows[0]["answer"],)
+
+
+def test_minerva_math500_without_its_packages_is_a_clear_task_error(shared_data):
+    import importlib.util
+
+    from harness.errors import TaskError
+
+    if importlib.util.find_spec("antlr4") and importlib.util.find_spec("math_verify"):
+        pytest.skip("evalh[math] is installed")
+    with pytest.raises(TaskError, match=r"evalh\[math\]"):
+        Runner(ScriptedModel(lambda p: ""), data_dir=shared_data, limit=1).run_task(build_index().tasks["minerva_math500"])
