@@ -9,8 +9,9 @@ What each program gets, and what enforces it:
   10 GB allocation fails with MemoryError), size of a written file (RLIMIT_FSIZE), open files, and, for a
   user other than root (the kernel does not apply it to root), the number of processes (RLIMIT_NPROC);
 - a fresh temporary working directory, removed afterwards;
-- a clean environment: PATH, LANG, HOME (the working directory unless given) and nothing else, so no API
-  keys or other secrets of the caller's environment reach the program;
+- a clean environment: PATH, LANG, HOME (the working directory unless given), TMPDIR (the working
+  directory), PYTHONHASHSEED and nothing else, so no API keys or other secrets of the caller's environment
+  reach the program;
 - no network: where `unshare --net` is permitted (root, or unprivileged user namespaces), the program runs
   in a network namespace of its own (no interface but a loopback that is down; unshare then execs
   Python, so the process group and exit status are Python's own); everywhere, the audit hook of harness/sandbox_boot.py also refuses socket connect/bind/send;
@@ -92,9 +93,10 @@ def namespace_prefix() -> tuple[str, ...]:
     return ()
 
 
-def clean_env(home: str) -> dict[str, str]:
-    """The whole environment a program sees."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home, "PYTHONHASHSEED": "0"}
+def clean_env(home: str, workdir: str) -> dict[str, str]:
+    """The whole environment a program sees; TMPDIR is the working directory, where it may write."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home, "TMPDIR": workdir,
+            "PYTHONHASHSEED": "0"}
 
 
 def run_program(source: str, limits: Limits = Limits(), home: str | None = None) -> SandboxResult:
@@ -127,7 +129,7 @@ def _run_in(workdir: Path, source: str, limits: Limits, home: str) -> SandboxRes
     isolation = ("netns",) if prefix else ()
     started = time.perf_counter()
     with open(workdir / ".stdout", "wb+") as out, open(workdir / ".stderr", "wb+") as err:
-        proc = subprocess.Popen(command, cwd=workdir, env=clean_env(home), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(command, cwd=workdir, env=clean_env(home, str(workdir)), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=err, start_new_session=True)
         timed_out = False
         try:

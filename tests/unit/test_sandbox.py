@@ -15,7 +15,7 @@ FAST = Limits(timeout=5.0)
 def test_a_good_program_passes_and_sees_only_a_clean_environment():
     result = run_program("import os\nprint(sorted(os.environ))\nprint(os.getcwd())", FAST)
     assert result.passed and result.reason == ""
-    assert result.stdout.splitlines()[0] == "['HOME', 'LANG', 'PATH', 'PYTHONHASHSEED']"
+    assert result.stdout.splitlines()[0] == "['HOME', 'LANG', 'PATH', 'PYTHONHASHSEED', 'TMPDIR']"
     assert "evalh-sandbox-" in result.stdout.splitlines()[1]
 
 
@@ -56,14 +56,16 @@ def test_a_write_outside_the_working_directory_is_refused(tmp_path):
     programs = [f"open({str(target)!r}, 'w').write('x')",
                 "open('../escaped.txt', 'w').write('x')",
                 f"import os\nos.symlink({str(tmp_path)!r}, 'link')\nopen('link/escaped.txt', 'w').write('x')",
-                "open('inside.txt', 'w').write('ok')\nprint(open('inside.txt').read())"]
-    outside, relative, via_link, inside = run_programs(programs, FAST)
+                "open('inside.txt', 'w').write('ok')\nprint(open('inside.txt').read())",
+                "import tempfile\nwith tempfile.NamedTemporaryFile('w') as f:\n    f.write('x')\nprint('tmp ok')"]
+    outside, relative, via_link, inside, temporary = run_programs(programs, FAST)
     assert not target.exists()
     assert not outside.passed and outside.reason.startswith("PermissionError: sandbox: writing")
     assert "outside the working directory refused" in outside.reason
     assert not relative.passed and "outside the working directory" in relative.reason
     assert not via_link.passed and "outside the working directory" in via_link.reason
     assert inside.passed and inside.stdout == "ok\n"
+    assert temporary.passed and temporary.stdout == "tmp ok\n"  # TMPDIR is the working directory
 
 
 def test_a_secret_in_the_callers_environment_does_not_reach_the_program(monkeypatch):
