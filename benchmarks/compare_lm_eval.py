@@ -9,6 +9,10 @@ The model is SmolLM2-135M, converted once from its packaged GGUF into a transfor
 evalh); --model-dir uses another transformers folder. lm-eval cannot reach the hub here, so each pair
 writes an lm-eval task YAML that reads the same local JSONL file (`dataset_path: json`).
 
+Generative tasks (gsm8k_cot: lm-eval's own gsm8k-cot.yaml, only its dataset location replaced) compare
+the metrics of every filter set exactly (`exact_match,strict-match`, `exact_match,flexible-extract`) and
+require every generation to be identical.
+
 Tasks: arc_easy, hellaswag (lm-eval's own `process_docs` through `!function`), piqa, sst2 (acc and lm-eval's
 `mcc`), `mmlu` (five subjects, 5-shot from dev, first_n) and wikitext (rolling log-likelihood per document;
 lm-eval reads the documents evalh joins from the line rows, through its own detokenizer and process_results;
@@ -17,6 +21,7 @@ perplexities must agree to 1e-6 relative and each document's log-likelihood to -
 Run:  .venv/bin/python benchmarks/compare_lm_eval.py --limit 200
       .venv/bin/python benchmarks/compare_lm_eval.py --tasks hellaswag piqa sst2 mmlu --limit 50
       .venv/bin/python benchmarks/compare_lm_eval.py --tasks wikitext --limit 50 --batch-size 1
+      .venv/bin/python benchmarks/compare_lm_eval.py --tasks gsm8k_cot --limit 50
 
 Cost on the 2-core CPU in float32: the first four, 50 items each, ~4 min evalh + ~6.5 min lm-eval;
 wikitext scores SmolLM2's full 8,192-token windows, ~40 s (evalh) and ~90 s (lm-eval) a document
@@ -59,6 +64,7 @@ class TaskPair:
     extra_files: dict = field(default_factory=dict)  # more lm-eval splits: split -> JSONL under the data dir
     documents: bool = False  # lm-eval reads documents joined from the line rows (wikitext), written to a temp file
     rolling: bool = False  # per-item numbers are rolling log-likelihoods (one per document)
+    generative: bool = False  # per-item results are generated texts, which must be identical
 
 
 CONTINUOUS = ("likelihood_diff",)
@@ -142,6 +148,24 @@ TASK_PAIRS: dict[str, TaskPair] = {
         documents=True, rolling=True,
     ),
 }
+
+
+def _lm_eval_own_config(relative: str) -> dict:
+    """An lm-eval task YAML of the installed package, without its name and dataset location."""
+    import lm_eval
+    import yaml
+
+    config = yaml.safe_load((Path(lm_eval.__file__).parent / "tasks" / relative).read_text())
+    return {k: v for k, v in config.items() if k not in ("task", "dataset_path", "dataset_name", "test_split", "tag")}
+
+
+TASK_PAIRS["gsm8k_cot"] = TaskPair(
+    evalh_task="gsm8k_cot",
+    data_file="openai/gsm8k/main/test.jsonl",
+    lm_eval_config=_lm_eval_own_config("gsm8k/gsm8k-cot.yaml"),  # used as it is: prompt, 8 exemplars, filters
+    metrics=("exact_match,strict-match", "exact_match,flexible-extract"),
+    generative=True,
+)
 MMLU_SUBJECTS = ("abstract_algebra", "anatomy", "high_school_geography", "marketing", "philosophy")
 """Five subjects, one or more from each of MMLU's four categories; 5-shot from dev as lm-eval's mmlu."""
 for _subject in MMLU_SUBJECTS:
@@ -169,6 +193,7 @@ class HarnessScores:
     metrics: dict[str, float]
     logprobs: dict[int, list[float]]  # doc index -> per-choice log-likelihood
     seconds: float
+    responses: dict[int, str] = field(default_factory=dict)  # doc index -> generated text (generative tasks)
 
 
 def default_model_folder() -> Path:
@@ -201,7 +226,8 @@ def run_evalh(pairs: list[TaskPair], model: Path, args: argparse.Namespace, out_
         mine = [s for s in samples if s.task == pair.evalh_task]
         logprobs = {s.index: rolling_logprob(s) if pair.rolling else list(s.logprobs or []) for s in mine}
         scores[pair.evalh_task] = HarnessScores(
-            metrics={m: task.metrics[m].value for m in pair.metrics}, logprobs=logprobs, seconds=seconds)
+            metrics={m: task.metrics[m].value for m in pair.metrics}, logprobs=logprobs, seconds=seconds,
+            responses={s.index: s.response for s in mine} if pair.generative else {})
     return scores
 
 
@@ -272,12 +298,16 @@ def run_lm_eval(pairs: list[TaskPair], model: Path, args: argparse.Namespace, ta
     scores = {}
     for name, pair in names.items():
         results = output["results"][name]
-        logprobs = {}
+        logprobs, texts = {}, {}
         for sample in output["samples"][name]:
+            if pair.generative:  # the raw generation, before any filter
+                texts[int(sample["doc_id"])] = sample["resps"][0][0]
+                continue
             responses = sample.get("filtered_resps") or sample["resps"]
             logprobs[int(sample["doc_id"])] = [first_float(r) for r in responses]
         scores[pair.evalh_task] = HarnessScores(
-            metrics={m: float(results[f"{m},none"]) for m in pair.metrics}, logprobs=logprobs, seconds=seconds)
+            metrics={m: float(results[m if "," in m else f"{m},none"]) for m in pair.metrics}, logprobs=logprobs,
+            seconds=seconds, responses=texts)
     return scores
 
 
@@ -301,6 +331,8 @@ def compare(pair: TaskPair, ours: HarnessScores, theirs: HarnessScores, toleranc
             same = round(a, 6) == round(b, 6)
         metrics_equal &= same
         print(f"{metric:<10} | {a:>10.6f} | {b:>10.6f} | {'yes' if same else 'NO'}")
+    if pair.generative:
+        return metrics_equal and compare_texts(ours.responses, theirs.responses)
     common = sorted(set(ours.logprobs) & set(theirs.logprobs))
     missing = set(ours.logprobs) ^ set(theirs.logprobs)
     worst: list[tuple[float, int]] = []
@@ -325,6 +357,17 @@ def compare(pair: TaskPair, ours: HarnessScores, theirs: HarnessScores, toleranc
             print(f"  {index}: {delta:.3g}\n    evalh   {[round(x, 4) for x in ours.logprobs[index]]}"
                   f"\n    lm-eval {[round(x, 4) for x in theirs.logprobs[index]]}")
     return ok
+
+
+def compare_texts(ours: dict[int, str], theirs: dict[int, str]) -> bool:
+    """Print how many generations are identical (and the first that differ); True when all are."""
+    common = sorted(set(ours) & set(theirs))
+    differ = [i for i in common if ours[i] != theirs[i]]
+    print(f"items compared: {len(common)} (in one harness only: {len(set(ours) ^ set(theirs))})")
+    print(f"identical generations: {len(common) - len(differ)} of {len(common)}")
+    for index in differ[:3]:
+        print(f"  {index}:\n    evalh   {ours[index]!r}\n    lm-eval {theirs[index]!r}")
+    return bool(common) and not differ and set(ours) == set(theirs)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

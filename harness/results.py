@@ -103,6 +103,8 @@ class SampleRecord(BaseModel):
     is_greedy: list[bool] | None = None
     response: str | None = None
     scores: dict[str, float | None] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict, description="metric -> why it scored as it did "
+                                    "(e.g. a failed test's reason, an extracted answer)")
     row: dict[str, Any] = Field(default_factory=dict)
 
 

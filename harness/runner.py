@@ -20,12 +20,11 @@ from harness.models.base import ModelAdapter, Session
 from harness.models.resolve import LoadOptions, load_model
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.results import DatasetInfo, SampleRecord, TaskResult
-from harness.metrics.base import with_clusters
-from harness.tasks.aggregate import cluster_ids, subgroup_metrics
 from harness.tasks.build import FewshotSampler, Item, build_items
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.dialogue import judge_of, run_dialogue
 from harness.tasks.schema import TaskSpec
+from harness.tasks.scoring import score_task
 from harness.errors import DataError
 
 FLUSH_EVERY = 256
@@ -71,21 +70,16 @@ class Runner:
         sampler = self._sampler(spec, all_rows)
         items = build_items(spec, rows, sampler, wrap=self._chat_wrapper())
         outcomes = self._execute(spec.name, items)
-        scores = {m.name: [m.sample(o) for o in outcomes] for m in metrics}
-        values = {m.name: m.aggregate(outcomes, scores[m.name], self.seed) for m in metrics}
-        if spec.cluster:
-            clusters = cluster_ids(spec, outcomes)
-            values = {name: with_clusters(v, scores[name], clusters, self.seed) for name, v in values.items()}
-        breakdown = subgroup_metrics(spec, metrics, outcomes, scores, self.seed)
+        scores = score_task(spec, metrics, outcomes, self.seed)
         result = TaskResult(
             name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups,
             cluster=spec.cluster,
-            num_fewshot=sampler.k if sampler else 0, metrics=values, breakdown=breakdown,
+            num_fewshot=sampler.k if sampler else 0, metrics=scores.values, breakdown=scores.breakdown,
             dataset=DatasetInfo(source=describe_source(spec, self.data_dir), fingerprint=fingerprint(rows),
                                 rows_total=len(all_rows), rows_used=len(rows)),
             seconds=round(time.perf_counter() - started, 3),
         )
-        samples = [_record(spec, o, {n: s[k] for n, s in scores.items()}) for k, o in enumerate(outcomes)]
+        samples = [_record(spec, o, scores.items[k], scores.details[k]) for k, o in enumerate(outcomes)]
         return result, samples
 
     def _judge_runner(self, spec: TaskSpec) -> Runner:
@@ -119,8 +113,11 @@ class Runner:
         if k == 0:
             return None
         split = spec.fewshot.split or spec.dataset.split
-        same = split == spec.dataset.split
-        pool = eval_rows if same else load_rows(spec, split=split, data_dir=self.data_dir)
+        same = split == spec.dataset.split and spec.fewshot.examples is None
+        if spec.fewshot.examples is not None:
+            pool, split = list(spec.fewshot.examples), "examples"
+        else:
+            pool = eval_rows if same else load_rows(spec, split=split, data_dir=self.data_dir)
         try:
             return FewshotSampler(pool, k, spec.fewshot.seed, spec.fewshot.sampler, same)
         except DataError as exc:
@@ -192,7 +189,7 @@ def _outcome(item: Item, responses: list) -> Outcome:
     return Outcome(item, rolling=float(responses[0]))
 
 
-def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None]) -> SampleRecord:
+def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None], details: dict) -> SampleRecord:
     item = outcome.item
     target = item.gold if item.gold is not None else list(item.references or ())
     return SampleRecord(
@@ -200,5 +197,5 @@ def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None]) -
         prompt=item.prompt, target=target, choices=list(item.choices) if item.choices else None,
         logprobs=list(outcome.logprobs) if outcome.logprobs is not None else None,
         is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
-        response=outcome.response, scores=scores, row=item.row,
+        response=outcome.response, scores=scores, details=details, row=item.row,
     )

@@ -12,10 +12,23 @@ from harness.metrics.bias_stereoset import StereoSetMetric
 from harness.metrics.bias_winobias import WinoBiasAccuracy, WinoBiasGap
 from harness.metrics.choice import Accuracy, NormalizedAccuracy, TruthfulMC2
 from harness.metrics.classification import ClassificationMetric
+from harness.metrics.code import PassAtK
 from harness.metrics.perplexity import PerplexityMetric
 from harness.metrics.text import CorpusTranslationMetric, ExactMatch, ExactMatchLmEval, RougeMetric, TokenF1
 
 __all__ = ["Metric", "Outcome", "get_metric", "metric_factories", "METRIC_NAMES"]
+
+
+def _minerva_exact_match(**options: object) -> Metric:
+    from harness.metrics.math import MinervaExactMatch  # sympy only when used
+
+    return MinervaExactMatch(**options)
+
+
+def _math_verify(**options: object) -> Metric:
+    from harness.metrics.math import MathVerify
+
+    return MathVerify(**options)
 
 
 def _judge_metric(**options: object) -> Metric:
@@ -58,6 +71,9 @@ _FACTORIES = {
     "byte_perplexity": lambda **kw: PerplexityMetric("byte_perplexity", **kw),
     "bits_per_byte": lambda **kw: PerplexityMetric("bits_per_byte", **kw),
     "mt_bench_score": _judge_metric,
+    "pass@1": lambda **kw: PassAtK(1, **kw),
+    "minerva_exact_match": _minerva_exact_match,
+    "math_verify": _math_verify,
 }
 METRIC_NAMES = sorted(_FACTORIES)
 """The built-in metrics; installed packages add theirs through the `evalh.metrics` entry-point group."""

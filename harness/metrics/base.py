@@ -35,6 +35,12 @@ class Metric:
     def sample(self, outcome: Outcome) -> float | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def score_all(self, outcomes: Sequence[Outcome]) -> list[tuple[float | None, dict | None]]:
+        """Every outcome's score and, where the metric has one, a record of why (written to samples.jsonl
+        under `details`). One call for all outcomes, so a metric that runs programs can run them in
+        parallel; by default each outcome's `sample`, without details."""
+        return [(self.sample(outcome), None) for outcome in outcomes]
+
     def aggregate(self, outcomes: Sequence[Outcome], samples: Sequence[float | None], seed: int) -> MetricValue:
         return mean_value([s for s in samples if s is not None], self.semantics, seed)
 

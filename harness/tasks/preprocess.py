@@ -41,7 +41,21 @@ def winobias(row: Row) -> Row:
             "mentions": [mention for _, mention in found][:2], "antecedent": "the " + " ".join(antecedent)}
 
 
-PREPROCESSORS: dict[str, Callable[[Row], Row]] = {"winobias": winobias}
+def minerva_math(row: Row) -> Row:
+    """lm-eval's minerva_math `process_docs`: `answer`, the solution's last \\boxed{} content, normalised
+    (harness.metrics.math_answers); the normalised form is what `minerva_exact_match` compares with."""
+    from harness.metrics.math_answers import last_boxed_only_string, normalize_final_answer, remove_boxed
+
+    boxed = last_boxed_only_string(str(row["solution"]))
+    if boxed is None:
+        raise ValueError("the solution has no \\boxed{} answer")
+    try:
+        return {"answer": normalize_final_answer(remove_boxed(boxed))}
+    except AssertionError:
+        raise ValueError(f"cannot read the boxed answer {boxed!r}") from None
+
+
+PREPROCESSORS: dict[str, Callable[[Row], Row]] = {"winobias": winobias, "minerva_math": minerva_math}
 
 
 def preprocess(name: str, rows: list[Row], where: str) -> list[Row]:

@@ -1,6 +1,7 @@
 """TaskSpec: what a task YAML file may say. Unknown keys are errors, so typos never pass silently."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,12 +95,20 @@ class DatasetSpec(_Strict):
 
 
 class FewshotSpec(_Strict):
-    """k examples drawn from `split` with a fixed seed (or the first k in order: sampler first_n)."""
+    """k examples drawn from `split` with a fixed seed (or the first k in order: sampler first_n), or from
+    `examples`, rows written in the task file (lm-eval's `fewshot_config: samples`, e.g. gsm8k_cot's 8)."""
 
     split: str | None = None
     k: int = Field(default=0, ge=0)
     seed: int = 1234
     sampler: Literal["random", "first_n"] = "random"
+    examples: list[dict[str, Any]] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_pool(self) -> FewshotSpec:
+        if self.examples is not None and self.split is not None:
+            raise ValueError("give either few-shot 'split' or 'examples', not both")
+        return self
 
 
 class GenerationSpec(_Strict):
@@ -129,6 +138,10 @@ class TaskSpec(_Strict):
     fewshot: FewshotSpec = FewshotSpec()
     generation: GenerationSpec = GenerationSpec()
     metrics: list[str] = Field(min_length=1)
+    filters: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="filter set name -> steps ({function: NAME, ...options}) applied to "
+        "generated output before the metrics; each metric is reported per set as METRIC,SET "
+        "(harness/tasks/filters.py)")
     metric_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     doc_id: str | None = Field(default=None, description="row field that holds a stable id")
     breakdown: str | None = Field(default=None, description="template of a row's subgroup, e.g. '{{bias_type}}': "
@@ -154,12 +167,25 @@ class TaskSpec(_Strict):
             raise ValueError(f"unknown preprocessor '{value}' (known: {', '.join(sorted(PREPROCESSORS))})")
         return value
 
+    @field_validator("filters")
+    @classmethod
+    def _known_filters(cls, value: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        from harness.tasks.filters import build_chain
+
+        for name, steps in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+                raise ValueError(f"filter set name {name!r}: use letters, digits, '_', '-' and '.'")
+            build_chain(steps, f"filter set '{name}'")
+        return value
+
     @model_validator(mode="after")
     def _fits_output_type(self) -> TaskSpec:
         if self.output_type == "multiple_choice" and (self.choices is None or self.target is None):
             raise ValueError("a multiple_choice task needs both 'choices' and 'target'")
         if self.output_type in ("generate", "loglikelihood") and self.target is None:
             raise ValueError(f"a {self.output_type} task needs 'target'")
+        if self.filters and self.output_type != "generate":
+            raise ValueError("'filters' apply to generated output: a generate task only")
         if self.continuation is not None and self.output_type != "multiple_choice":
             raise ValueError("'continuation' is for multiple_choice tasks (the choices complete the context)")
         return self

@@ -113,6 +113,16 @@ def test_prompts_equal_lm_eval(shared_data, task, lm_eval_yaml):
         assert item.prompt == (row[text] if text in row else _jinja(text, row))
 
 
+def test_openbookqa_reads_the_test_split_lm_eval_reports(shared_data):
+    import json
+
+    spec = build_index().tasks["openbookqa"]
+    rows = load_rows(spec, data_dir=shared_data)
+    first = json.loads((shared_data / "allenai/openbookqa/main/test.jsonl").open().readline())
+    assert spec.dataset.split == "test" and len(rows) == 500 and rows[0]["id"] == first["id"]
+    assert yaml.safe_load((LM_EVAL_TASKS / "openbookqa/openbookqa.yaml").read_text())["test_split"] == "test"
+
+
 def test_hellaswag_equals_lm_evals_preprocessing(shared_data):
     utils = _lm_eval_module("hellaswag/utils.py")
     spec = build_index().tasks["hellaswag"]

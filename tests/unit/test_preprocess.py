@@ -34,7 +34,7 @@ def test_an_unknown_preprocessor_is_a_task_file_error(task_dir):
     path = task_dir / "t.yaml"
     path.write_text("name: t\ndataset: {files: {test: r.jsonl}}\noutput_type: generate\ntarget: x\n"
                     "metrics: [exact_match]\npreprocess: winobais\n")
-    with pytest.raises(TaskError, match="unknown preprocessor 'winobais' \\(known: winobias\\)"):
+    with pytest.raises(TaskError, match="unknown preprocessor 'winobais' \\(known: minerva_math, winobias\\)"):
         load_task_file(path)
 
 

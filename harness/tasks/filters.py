@@ -1,0 +1,98 @@
+"""Named answer filters: what a task does to a model's output before a metric scores it.
+
+A task file names a chain of them per filter set, as lm-eval's `filter_list` does:
+
+    filters:
+      strict-match:
+        - {function: regex, regex_pattern: "The answer is (\\-?[0-9\\.\\,]+).", group_select: 0}
+        - {function: take_first}
+
+Each step maps an item's list of responses (one per generation; one today) to a new list; `take_first`
+keeps the first. Every metric is then reported once per filter set, as `METRIC,FILTER` (lm-eval's
+`exact_match,strict-match`), and samples.jsonl keeps the raw response and each filter set's output.
+A task file still never runs code: it can only pick functions from FILTERS, with data as options.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Step = Callable[[list[str]], list[str]]
+
+
+def regex(regex_pattern: str = r"#### (\-?[0-9\.\,]+)", group_select: int = 0,
+          fallback: str = "[invalid]") -> Step:
+    """lm-eval's `regex` filter: the `group_select`-th match of the pattern in each response (re.findall;
+    with several groups, the first non-empty group of that match), stripped; `fallback` when none matches."""
+    pattern = re.compile(regex_pattern)
+
+    def apply(responses: list[str]) -> list[str]:
+        out = []
+        for response in responses:
+            found = pattern.findall(response if isinstance(response, str) else "")
+            if not found:
+                out.append(fallback)
+                continue
+            match = found[group_select]
+            if isinstance(match, tuple):
+                match = next((m for m in match if m), fallback)
+            out.append(match.strip())
+        return out
+
+    return apply
+
+
+def take_first() -> Step:
+    """lm-eval's `take_first`: the first response only (what greedy, single-sample scoring uses)."""
+    return lambda responses: responses[:1]
+
+
+def strip_reasoning(end: str = "</think>", start: str | None = None) -> Step:
+    """A reasoning model's thinking removed before extraction: the text after the last `end` marker,
+    leading whitespace removed; a response without `end` is kept whole (both as lm-eval's
+    `think_end_token`). With `start` given (e.g. "<think>"), a response that opens a reasoning block and
+    never ends it becomes "" instead: its answer was never written."""
+
+    def apply(responses: list[str]) -> list[str]:
+        out = []
+        for response in responses:
+            if end in response:
+                out.append(response.rsplit(end, 1)[1].lstrip())
+            elif start and response.lstrip().startswith(start):
+                out.append("")
+            else:
+                out.append(response)
+        return out
+
+    return apply
+
+
+FILTERS: dict[str, Callable[..., Step]] = {"regex": regex, "take_first": take_first,
+                                           "strip_reasoning": strip_reasoning}
+
+
+def build_chain(steps: Sequence[dict[str, Any]], where: str) -> Step:
+    """One filter set's steps as one function; an unknown function or a bad option is a ValueError naming
+    `where` (the task's field), the step and the value."""
+    built = []
+    for k, step in enumerate(steps):
+        options = dict(step)
+        name = options.pop("function", None)
+        if name not in FILTERS:
+            raise ValueError(f"{where}, step {k}: unknown filter function {name!r} "
+                             f"(known: {', '.join(sorted(FILTERS))})")
+        try:
+            built.append(FILTERS[name](**options))
+        except TypeError as exc:
+            raise ValueError(f"{where}, step {k} ({name}): bad options {options}: {exc}") from None
+        except re.error as exc:
+            raise ValueError(f"{where}, step {k} ({name}): bad regex_pattern {options.get('regex_pattern')!r}: "
+                             f"{exc}") from None
+
+    def chain(responses: list[str]) -> list[str]:
+        for apply in built:
+            responses = apply(responses)
+        return responses
+
+    return chain

@@ -1,0 +1,97 @@
+"""Answer filters against tables of model outputs, and against lm-eval's own filters on the same outputs."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from harness.tasks.filters import build_chain, regex, strip_reasoning, take_first
+
+STRICT = [{"function": "regex", "regex_pattern": r"The answer is (\-?[0-9\.\,]+).", "group_select": 0},
+          {"function": "take_first"}]
+FLEXIBLE = [{"function": "regex", "regex_pattern": r"(-?[$0-9.,]{2,})|(-?[0-9]+)", "group_select": -1},
+            {"function": "take_first"}]
+
+OUTPUTS = [  # a model's output, strict-match, flexible-extract (SmolLM2-like outputs and edge cases)
+    (" Janet sells 16 - 3 - 4 = 9 duck eggs a day. She makes 9 * 2 = $18 every day. The answer is 18.\n\n",
+     "18", "18."),
+    (" 2 + 3 = 5. The answer is 5.", "5", "5."),
+    (" The answer is 1,200.", "1,200", "1,200."),
+    (" The answer is -7.", "-7", "-7."),
+    (" It takes 2 bolts of blue fiber and 2 / 2 = 1 bolt of white fiber. So 2 + 1 = 3", "[invalid]", "3"),
+    (" He paid $80,000 and then $50,000.", "[invalid]", "$50,000."),
+    (" I do not know.", "[invalid]", "[invalid]"),
+    ("", "[invalid]", "[invalid]"),
+    (" The answer is $5.", "[invalid]", "$5."),
+    (" The answer is 42", "4", "42"),  # the pattern's final "." is any character: it eats the "2"
+    (" The answer is 3.5 hours.", "3.5", "3.5"),
+]
+
+
+@pytest.mark.parametrize("output, strict, flexible", OUTPUTS)
+def test_gsm8k_filters_on_model_outputs(output, strict, flexible):
+    assert build_chain(STRICT, "strict")([output]) == [strict]
+    assert build_chain(FLEXIBLE, "flexible")([output]) == [flexible]
+
+
+@pytest.mark.parametrize("chain", [STRICT, FLEXIBLE])
+def test_the_filters_equal_lm_evals_filters(chain):
+    from lm_eval.filters.extraction import RegexFilter
+    from lm_eval.filters.selection import TakeFirstFilter
+
+    options = {k: v for k, v in chain[0].items() if k != "function"}
+    theirs = list(TakeFirstFilter().apply(RegexFilter(**options).apply([[o] for o, _, _ in OUTPUTS], []), []))
+    assert [build_chain(chain, "x")([o])[0] for o, _, _ in OUTPUTS] == theirs
+
+
+def test_regex_options():
+    assert regex(r"(\d+)", group_select=1)(["1 and 2 and 3"]) == ["2"]
+    assert regex(r"#### (\d+)", fallback="none")(["no"]) == ["none"]
+    assert regex(r"(a)|(b)")(["b"]) == ["b"]  # first non-empty group of the match
+
+
+def test_take_first_keeps_the_first_response():
+    assert take_first()(["a", "b"]) == ["a"] and take_first()([]) == []
+
+
+@pytest.mark.parametrize("output, expected", [
+    ("<think>2+2 is 4, so</think>\n\nThe answer is 4.", "The answer is 4."),
+    ("<think>a</think> b </think> The answer is 5.", "The answer is 5."),  # after the last marker
+    ("The answer is 6.", "The answer is 6."),  # no reasoning block: kept whole
+    ("<think>still thinking when the budget ran out", "<think>still thinking when the budget ran out"),
+])
+def test_strip_reasoning_as_lm_evals_think_end_token(output, expected):
+    assert strip_reasoning()([output]) == [expected]
+
+
+def test_strip_reasoning_with_a_start_marker_empties_an_unfinished_block():
+    assert strip_reasoning(start="<think>")(["<think>still thinking"]) == [""]
+    assert strip_reasoning(start="<think>")(["Answer: 3"]) == ["Answer: 3"]
+
+
+def test_a_chain_strips_reasoning_before_extracting():
+    chain = build_chain([{"function": "strip_reasoning"}, *STRICT], "x")
+    assert chain(["<think>The answer is 3. No wait</think> The answer is 4."]) == ["4"]
+
+
+@pytest.mark.parametrize("steps, message", [
+    ([{"function": "regexp"}], "unknown filter function 'regexp'"),
+    ([{"function": "regex", "pattern": "x"}], "bad options"),
+    ([{"function": "regex", "regex_pattern": "(unclosed"}], "bad regex_pattern '(unclosed'"),
+])
+def test_bad_filter_steps_are_clear_errors(steps, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build_chain(steps, "filter set 'mine'")
+
+
+def test_a_task_file_with_a_bad_filter_names_the_file_and_the_step(tmp_path):
+    from harness.errors import TaskError
+    from harness.tasks.loader import load_task_file
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\ndataset: {files: {test: rows.jsonl}}\noutput_type: generate\nprompt: '{{q}}'\n"
+                    "target: '{{a}}'\nmetrics: [exact_match]\nfilters:\n  strict: [{function: regexp}]\n")
+    with pytest.raises(TaskError) as error:
+        load_task_file(path)
+    assert "mine.yaml" in str(error.value) and "filter set 'strict', step 0: unknown filter function 'regexp'" \
+        in str(error.value)
