@@ -149,7 +149,8 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     write_result(run_dir, result)
     runner = Runner(model, judge=judge, load=load, load_options=LoadOptions.from_config(config), data_dir=Path(config.data_dir) if config.data_dir else None,
                     limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
-                    apply_chat_template=config.apply_chat_template, cache=cache)
+                    apply_chat_template=config.apply_chat_template, cache=cache,
+                    allowed=[Path(p) for p in config.allow_paths])
     started = time.perf_counter()
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()

@@ -24,6 +24,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--batch-size", help="Requests per forward pass (default 16), or 'auto': the largest that fits memory.")
 @click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
 @click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")
+@click.option("--allow-path", "allow_paths", multiple=True, type=click.Path(),
+              help="Folder task files may read besides their own folder and --data-dir. Repeat for several.")
 @click.option("--base-url", help="Server URL for API models, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--max-concurrency", type=int, help="API models: requests in flight at once (default 4).")
 @click.option("--apply-chat-template/--no-apply-chat-template", default=None,
@@ -36,14 +38,15 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--ray-address", help="Address of a running Ray cluster (default: start a local one).")
 @click.option("--shards", type=int, help="Split each task's requests into N units (spread over Ray workers).")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
-def run(models, tasks, include_paths, config_file, **options) -> None:
+def run(models, tasks, include_paths, allow_paths, config_file, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""
     from harness.config import load_config
     from harness.console import format_summary
     from harness.errors import EvalhError
     from harness.evaluation import evaluate
 
-    cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths), **options,
+    cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths),
+           "allow_paths": list(allow_paths), **options,
            "progress": sys.stderr.isatty()}
     try:
         config = load_config(cli, config_file)
