@@ -90,9 +90,8 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | LmEva
         try:
             log(f"loading model {model_name} ...")
             model = place_model(model_name, options, config, load)
-        except EvalhError as exc:
-            out.errors.append(RunError(scope="model", name=model_name, message=str(exc)))
-            log(f"error: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one model's failure never stops the others
+            out.errors.append(_logged(RunError.from_exception("model", model_name, exc), log))
             continue
         load_seconds = time.perf_counter() - started
         reason = model.info().extra.get("dtype_reason")
@@ -100,6 +99,8 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | LmEva
             log(f"{model_name}: {model.info().dtype} ({reason})")
         try:
             out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache, judge, load))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unwritable output folder; the next model still runs
+            out.errors.append(_logged(RunError.from_exception("model", model_name, exc), log))
         finally:
             model.close()  # frees Ray workers for the next model
 
@@ -112,9 +113,8 @@ def _load_judge(config: RunConfig, specs: list, options: LoadOptions, load: Mode
     try:
         log(f"loading judge {config.judge} ...")
         return load(config.judge, options)
-    except EvalhError as exc:
-        out.errors.append(RunError(scope="model", name=f"judge {config.judge}", message=str(exc)))
-        log(f"error: {exc}")
+    except Exception as exc:  # noqa: BLE001 - recorded; the dialogue tasks then fail, the others run
+        out.errors.append(_logged(RunError.from_exception("model", f"judge {config.judge}", exc), log))
         return None
 
 
@@ -159,9 +159,8 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
             before = dict(runner.cache_stats)
             try:
                 task_result, samples = runner.run_task(spec)
-            except EvalhError as exc:
-                result.errors.append(RunError(scope="task", name=spec.name, message=str(exc)))
-                log(f"error: {exc}")
+            except Exception as exc:  # noqa: BLE001 - any failure is this task's; only KeyboardInterrupt ends a run
+                result.errors.append(_logged(RunError.from_exception("task", spec.name, exc), log))
                 write_result(run_dir, result)
                 continue
             with samples_path.open("a", encoding="utf-8") as handle:
@@ -176,6 +175,12 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     _record_timings(result, runner, started, load_seconds, cache)
     write_result(run_dir, result)
     return run_dir, result
+
+
+def _logged(error: RunError, log: Callable[[str], None]) -> RunError:
+    """`error`, after logging it as it happens (with where it was raised, for an unexpected exception)."""
+    log(f"error: {error.message}" + (f" (at {error.where})" if error.where else ""))
+    return error
 
 
 def _record_timings(result: RunResult, runner: Runner, started: float, load_seconds: float,

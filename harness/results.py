@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,22 @@ class RunError(BaseModel):
     scope: str = Field(description="'task', 'model' or 'run'")
     name: str
     message: str
+    type: str | None = Field(default=None, description="the exception's class, e.g. DataError or TypeError")
+    where: str | None = Field(default=None, description="for an unexpected exception, file:line and function "
+                              "where it was raised")
+
+    @classmethod
+    def from_exception(cls, scope: str, name: str, exc: Exception) -> RunError:
+        """The record of `exc`: an EvalhError's message as is; any other exception's message (or its class,
+        when it has none) with where it was raised, so a bug in evalh or a plugin can be found from the file."""
+        kind = type(exc).__name__
+        if isinstance(exc, EvalhError):
+            return cls(scope=scope, name=name, message=str(exc), type=kind)
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else None
+        text = str(exc) or kind
+        return cls(scope=scope, name=name, message=f"{scope} {name}: unexpected {kind}: {text}", type=kind,
+                   where=where)
 
 
 class RunResult(BaseModel):
