@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import EvalhError
 from harness.models.base import ModelInfo
+from harness.version import __version__
 
 SCHEMA_VERSION = 1
 
@@ -128,7 +129,9 @@ def read_result(path: Path) -> RunResult:
     if path.is_dir():
         path = path / "results.json"
     try:
-        return RunResult.model_validate_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        _check_schema_version(path, text)
+        return RunResult.model_validate_json(text)
     except FileNotFoundError:
         raise EvalhError(f"{path}: no such results file") from None
     except ValidationError as exc:
@@ -136,7 +139,27 @@ def read_result(path: Path) -> RunResult:
                          f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}") from None
 
 
+def _check_schema_version(path: Path, text: str) -> None:
+    """A results file of another schema version is refused by name: its fields may mean other things."""
+    try:
+        found = json.loads(text).get("schema_version")
+    except (ValueError, AttributeError):
+        return  # not a JSON object: validation names the problem
+    if found != SCHEMA_VERSION:
+        raise EvalhError(f"{path}: schema_version {found!r}, but this evalh ({__version__}) reads version "
+                         f"{SCHEMA_VERSION}; use the evalh version that wrote it")
+
+
 def read_samples(run_dir: Path) -> list[SampleRecord]:
+    """Every record of samples.jsonl; a bad line is an EvalhError naming the file and line number."""
     path = Path(run_dir) / "samples.jsonl"
+    records = []
     with path.open(encoding="utf-8") as handle:
-        return [SampleRecord.model_validate(json.loads(line)) for line in handle if line.strip()]
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(SampleRecord.model_validate(json.loads(line)))
+            except ValueError as exc:  # json or pydantic
+                raise EvalhError(f"{path}:{number}: not a valid sample: {str(exc).splitlines()[0]}") from None
+    return records

@@ -56,7 +56,26 @@ def load_rows(spec: TaskSpec, split: str | None = None, data_dir: Path | None = 
         from harness.tasks.preprocess import preprocess
 
         rows = preprocess(spec.preprocess, rows, where)
+    if spec.doc_id is not None:
+        _check_unique_ids(rows, spec.doc_id, f"{where}, split '{split}'")
     return rows
+
+
+def _check_unique_ids(rows: list[Row], field: str, where: str) -> None:
+    """Samples are matched across runs by their doc_id; two rows with one id would collapse into one."""
+    seen: dict[str, int] = {}
+    repeated: dict[str, list[int]] = {}
+    for number, row in enumerate(rows):
+        if field not in row:
+            continue  # building the row's item names the missing field
+        key = str(row[field])
+        if key in seen:
+            repeated.setdefault(key, [seen[key]]).append(number)
+        seen.setdefault(key, number)
+    if repeated:
+        shown = "; ".join(f"{key!r} (rows {', '.join(map(str, at))})" for key, at in list(repeated.items())[:5])
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        raise DataError(f"{where}: doc_id field '{field}' repeats: {shown}{more}; each row needs its own id")
 
 
 def fingerprint(rows: list[Row]) -> str:
@@ -101,14 +120,36 @@ def read_table(path: Path, where: str) -> list[Row]:
                 data = json.load(handle)
                 if not isinstance(data, list):
                     raise DataError(f"{where}: {path}: expected a JSON list of objects")
+                bad = next((k for k, row in enumerate(data) if not isinstance(row, dict)), None)
+                if bad is not None:
+                    raise DataError(f"{where}: {path}: expected a JSON list of objects, but item {bad} is "
+                                    f"{type(data[bad]).__name__} {str(data[bad])[:40]!r}")
                 return data
             if suffix == ".csv":
-                return list(csv.DictReader(handle))
+                return _csv_rows(handle, path, where)
             if suffix == ".txt":
                 return [{"text": line.rstrip("\n")} for line in handle]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{where}: {path}: {exc}") from None
     raise DataError(f"{where}: {path}: unsupported file type '{suffix}' (use .jsonl, .json, .csv or .txt)")
+
+
+def _csv_rows(handle, path: Path, where: str) -> list[Row]:
+    """Rows of a CSV file with a header line; a row with more or fewer cells than the header is an error
+    (csv.DictReader would fill missing cells with None and keep surplus ones under the key None)."""
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        return []
+    rows = []
+    for cells in reader:
+        if not cells:
+            continue  # a blank line
+        if len(cells) != len(header):
+            raise DataError(f"{where}: {path}:{reader.line_num}: {len(cells)} cell(s), but the header has "
+                            f"{len(header)} ({', '.join(header)})")
+        rows.append(dict(zip(header, cells)))
+    return rows
 
 
 def _json_row(line: str, path: Path, number: int) -> Row:
