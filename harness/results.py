@@ -11,10 +11,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import EvalhError
 from harness.models.base import ModelInfo
+from harness.redact import redact, redact_value
 from harness.version import __version__
 
 SCHEMA_VERSION = 1
@@ -63,6 +64,11 @@ class RunError(BaseModel):
     where: str | None = Field(default=None, description="for an unexpected exception, file:line and function "
                               "where it was raised")
 
+    @field_validator("message")
+    @classmethod
+    def _no_credentials(cls, message: str) -> str:
+        return redact(message)  # a server's error body may echo the Authorization header
+
     @classmethod
     def from_exception(cls, scope: str, name: str, exc: Exception) -> RunError:
         """The record of `exc`: an EvalhError's message as is; any other exception's message (or its class,
@@ -91,6 +97,16 @@ class RunResult(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     host: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("config")
+    @classmethod
+    def _config_without_credentials(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return redact_value(config)  # base_url and model specs may hold user:password@
+
+    @field_validator("model")
+    @classmethod
+    def _model_without_credentials(cls, model: ModelInfo) -> ModelInfo:
+        return ModelInfo.model_validate(redact_value(model.model_dump()))
 
 
 class SampleRecord(BaseModel):

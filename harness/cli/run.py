@@ -44,6 +44,7 @@ def run(models, tasks, include_paths, allow_paths, config_file, **options) -> No
     from harness.console import format_summary
     from harness.errors import EvalhError
     from harness.evaluation import evaluate
+    from harness.redact import redact
 
     cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths),
            "allow_paths": list(allow_paths), **options,
@@ -51,8 +52,8 @@ def run(models, tasks, include_paths, allow_paths, config_file, **options) -> No
     try:
         config = load_config(cli, config_file)
     except EvalhError as exc:
-        raise click.UsageError(str(exc)) from None
-    result = evaluate(config, log=lambda line: click.echo(line, err=True))
+        raise click.UsageError(redact(str(exc))) from None
+    result = evaluate(config, log=lambda line: click.echo(redact(line), err=True))
     if result.runs:
         click.echo(format_summary(result))
     for run_dir, _ in result.runs:
