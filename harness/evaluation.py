@@ -50,7 +50,7 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     try:
         index = build_index(config.include_paths)
     except EvalhError as exc:
-        out.errors.append(RunError(scope="run", name="tasks", message=str(exc)))
+        out.errors.append(_logged(RunError(scope="run", name="tasks", message=str(exc)), log))
         return out
     bridged = [LmEvalTask(n.removeprefix(LM_EVAL_PREFIX), tuple(config.include_paths))
                for n in config.tasks if n.startswith(LM_EVAL_PREFIX)]
@@ -59,6 +59,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     out.errors.extend(task_errors)
     for error in task_errors:
         log(f"error: {error.message}")
+    if not specs and not bridged:  # nothing to run: no model is loaded and no run folder written
+        return out
     options = LoadOptions.from_config(config)
     try:
         cache = open_cache(config)
@@ -141,7 +143,7 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     info = model.info()
     run_dir = new_run_dir(Path(config.output_dir), info.name)
     result = RunResult(
-        run_id=run_dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        run_id=run_dir.name, status="incomplete", created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         evalh_version=__version__, config=config.model_dump(), model=info, errors=list(task_errors),
         timings={"model_load_s": round(load_seconds, 3)}, versions=_versions(),
         host={"platform": platform.platform(), "python": platform.python_version(), "machine": platform.machine()},
@@ -173,13 +175,15 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     finally:
         runner.close()  # judges the runner loaded for its tasks
     _record_timings(result, runner, started, load_seconds, cache)
+    result.status = "complete" if result.tasks else "failed"
     write_result(run_dir, result)
     return run_dir, result
 
 
 def _logged(error: RunError, log: Callable[[str], None]) -> RunError:
     """`error`, after logging it as it happens (with where it was raised, for an unexpected exception)."""
-    log(f"error: {error.message}" + (f" (at {error.where})" if error.where else ""))
+    label = "" if error.name in error.message else f"{error.scope} {error.name}: "
+    log(f"error: {label}{error.message}" + (f" (at {error.where})" if error.where else ""))
     return error
 
 

@@ -9,7 +9,7 @@ import json
 import os
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -83,10 +83,16 @@ class RunError(BaseModel):
                    where=where)
 
 
+RunStatus = Literal["complete", "incomplete", "failed"]
+
+
 class RunResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: int = SCHEMA_VERSION
+    status: RunStatus = Field(default="complete", description="'incomplete' while the run goes on (and for good "
+                              "when it was stopped), then 'complete' (at least one task has results; failed "
+                              "tasks are in errors) or 'failed' (no task has results)")
     run_id: str
     created_at: str
     evalh_version: str

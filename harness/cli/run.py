@@ -58,11 +58,8 @@ def run(models, tasks, include_paths, allow_paths, config_file, **options) -> No
         click.echo(format_summary(result))
     for run_dir, _ in result.runs:
         click.echo(f"results: {run_dir / 'results.json'}")
-    if not result.ok:
-        failed = list({(e.scope, e.name, e.message): e for e in
-                       [*result.errors, *(e for _, r in result.runs for e in r.errors)]}.values())
-        click.echo(f"{len(failed)} problem(s):", err=True)
-        for error in failed:
-            label = "" if error.name in error.message else f"{error.scope} {error.name}: "
-            click.echo(f"  - {label}{error.message}", err=True)
+    if not result.ok:  # each error was printed as it happened; here only how many
+        failed = {(e.scope, e.name, e.message) for e in [*result.errors, *(e for _, r in result.runs for e in r.errors)]}
+        where = " and in results.json errors" if result.runs else ""
+        click.echo(f"{len(failed)} problem(s), each shown above{where}", err=True)
         sys.exit(2)
