@@ -34,6 +34,8 @@ class RunConfig(BaseModel):
     threads: int | None = Field(default=None, ge=1, description="torch intra-op threads (default: the usable cores)")
     output_dir: str = "runs"
     data_dir: str | None = None
+    allow_paths: list[str] = Field(default_factory=list, description="folders task files may read besides their "
+                                   "own folder and data_dir")
     base_url: str | None = Field(default=None, description="server URL for API models (openai-completions:NAME)")
     max_concurrency: int | None = Field(default=None, ge=1, description="API requests in flight at once")
     api_timeout: float | None = Field(default=None, gt=0, description="seconds per API request attempt")
@@ -49,7 +51,7 @@ class RunConfig(BaseModel):
                                   "assembled and converted GGUF models (default: ~/.cache/evalh)")
 
 
-_LIST_FIELDS = {"models", "tasks", "include_paths"}
+_LIST_FIELDS = {"models", "tasks", "include_paths", "allow_paths"}
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     try:
         index = build_index(config.include_paths)
     except EvalhError as exc:
-        out.errors.append(RunError(scope="run", name="tasks", message=str(exc)))
+        out.errors.append(_logged(RunError(scope="run", name="tasks", message=str(exc)), log))
         return out
     bridged = [LmEvalTask(n.removeprefix(LM_EVAL_PREFIX), tuple(config.include_paths))
                for n in config.tasks if n.startswith(LM_EVAL_PREFIX)]
@@ -59,6 +59,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     out.errors.extend(task_errors)
     for error in task_errors:
         log(f"error: {error.message}")
+    if not specs and not bridged:  # nothing to run: no model is loaded and no run folder written
+        return out
     options = LoadOptions.from_config(config)
     try:
         cache = open_cache(config)
@@ -90,9 +92,8 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | LmEva
         try:
             log(f"loading model {model_name} ...")
             model = place_model(model_name, options, config, load)
-        except EvalhError as exc:
-            out.errors.append(RunError(scope="model", name=model_name, message=str(exc)))
-            log(f"error: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one model's failure never stops the others
+            out.errors.append(_logged(RunError.from_exception("model", model_name, exc), log))
             continue
         load_seconds = time.perf_counter() - started
         reason = model.info().extra.get("dtype_reason")
@@ -100,6 +101,8 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | LmEva
             log(f"{model_name}: {model.info().dtype} ({reason})")
         try:
             out.runs.append(_run_model(config, model, specs, task_errors, load_seconds, log, cache, judge, load))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unwritable output folder; the next model still runs
+            out.errors.append(_logged(RunError.from_exception("model", model_name, exc), log))
         finally:
             model.close()  # frees Ray workers for the next model
 
@@ -112,9 +115,8 @@ def _load_judge(config: RunConfig, specs: list, options: LoadOptions, load: Mode
     try:
         log(f"loading judge {config.judge} ...")
         return load(config.judge, options)
-    except EvalhError as exc:
-        out.errors.append(RunError(scope="model", name=f"judge {config.judge}", message=str(exc)))
-        log(f"error: {exc}")
+    except Exception as exc:  # noqa: BLE001 - recorded; the dialogue tasks then fail, the others run
+        out.errors.append(_logged(RunError.from_exception("model", f"judge {config.judge}", exc), log))
         return None
 
 
@@ -141,7 +143,7 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     info = model.info()
     run_dir = new_run_dir(Path(config.output_dir), info.name)
     result = RunResult(
-        run_id=run_dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        run_id=run_dir.name, status="incomplete", created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         evalh_version=__version__, config=config.model_dump(), model=info, errors=list(task_errors),
         timings={"model_load_s": round(load_seconds, 3)}, versions=_versions(),
         host={"platform": platform.platform(), "python": platform.python_version(), "machine": platform.machine()},
@@ -149,7 +151,8 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     write_result(run_dir, result)
     runner = Runner(model, judge=judge, load=load, load_options=LoadOptions.from_config(config), data_dir=Path(config.data_dir) if config.data_dir else None,
                     limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
-                    apply_chat_template=config.apply_chat_template, cache=cache)
+                    apply_chat_template=config.apply_chat_template, cache=cache,
+                    allowed=[Path(p) for p in config.allow_paths])
     started = time.perf_counter()
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()
@@ -158,9 +161,8 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
             before = dict(runner.cache_stats)
             try:
                 task_result, samples = runner.run_task(spec)
-            except EvalhError as exc:
-                result.errors.append(RunError(scope="task", name=spec.name, message=str(exc)))
-                log(f"error: {exc}")
+            except Exception as exc:  # noqa: BLE001 - any failure is this task's; only KeyboardInterrupt ends a run
+                result.errors.append(_logged(RunError.from_exception("task", spec.name, exc), log))
                 write_result(run_dir, result)
                 continue
             with samples_path.open("a", encoding="utf-8") as handle:
@@ -173,8 +175,16 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     finally:
         runner.close()  # judges the runner loaded for its tasks
     _record_timings(result, runner, started, load_seconds, cache)
+    result.status = "complete" if result.tasks else "failed"
     write_result(run_dir, result)
     return run_dir, result
+
+
+def _logged(error: RunError, log: Callable[[str], None]) -> RunError:
+    """`error`, after logging it as it happens (with where it was raised, for an unexpected exception)."""
+    label = "" if error.name in error.message else f"{error.scope} {error.name}: "
+    log(f"error: {label}{error.message}" + (f" (at {error.where})" if error.where else ""))
+    return error
 
 
 def _record_timings(result: RunResult, runner: Runner, started: float, load_seconds: float,

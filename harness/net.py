@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import os
-import socket
 from functools import lru_cache
-from urllib.parse import urlparse
 
 
 def hub_offline_requested() -> bool:
@@ -14,11 +12,16 @@ def hub_offline_requested() -> bool:
 
 @lru_cache(maxsize=1)
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """One TCP connect to the hub endpoint (HF_ENDPOINT or huggingface.co), cached for the process."""
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    port = url.port or (443 if url.scheme == "https" else 80)
+    """Whether the hub endpoint (HF_ENDPOINT, else huggingface_hub's) answers one HEAD request, cached for
+    the process. The request goes through huggingface_hub's own HTTP client, so proxy settings (HTTPS_PROXY,
+    HTTP_PROXY, NO_PROXY) and certificates apply exactly as they will to the downloads that follow. A 5xx
+    answer (a proxy that cannot reach the hub, or the hub failing) counts as unreachable."""
+    from huggingface_hub import constants  # imported here: `evalh --help` stays fast
+    from huggingface_hub.utils import get_session
+
+    endpoint = os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
     try:
-        with socket.create_connection((url.hostname or "huggingface.co", port), timeout=timeout):
-            return True
-    except OSError:
+        response = get_session().head(endpoint, timeout=timeout)
+    except Exception:  # noqa: BLE001 - connection, proxy, TLS and offline-mode errors all mean "not reachable"
         return False
+    return response.status_code < 500

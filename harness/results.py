@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import EvalhError
 from harness.models.base import ModelInfo
+from harness.redact import redact, redact_value
+from harness.version import __version__
 
 SCHEMA_VERSION = 1
 
@@ -71,12 +74,39 @@ class RunError(BaseModel):
     scope: str = Field(description="'task', 'model' or 'run'")
     name: str
     message: str
+    type: str | None = Field(default=None, description="the exception's class, e.g. DataError or TypeError")
+    where: str | None = Field(default=None, description="for an unexpected exception, file:line and function "
+                              "where it was raised")
+
+    @field_validator("message")
+    @classmethod
+    def _no_credentials(cls, message: str) -> str:
+        return redact(message)  # a server's error body may echo the Authorization header
+
+    @classmethod
+    def from_exception(cls, scope: str, name: str, exc: Exception) -> RunError:
+        """The record of `exc`: an EvalhError's message as is; any other exception's message (or its class,
+        when it has none) with where it was raised, so a bug in evalh or a plugin can be found from the file."""
+        kind = type(exc).__name__
+        if isinstance(exc, EvalhError):
+            return cls(scope=scope, name=name, message=str(exc), type=kind)
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else None
+        text = str(exc) or kind
+        return cls(scope=scope, name=name, message=f"{scope} {name}: unexpected {kind}: {text}", type=kind,
+                   where=where)
+
+
+RunStatus = Literal["complete", "incomplete", "failed"]
 
 
 class RunResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: int = SCHEMA_VERSION
+    status: RunStatus = Field(default="complete", description="'incomplete' while the run goes on (and for good "
+                              "when it was stopped), then 'complete' (at least one task has results; failed "
+                              "tasks are in errors) or 'failed' (no task has results)")
     run_id: str
     created_at: str
     evalh_version: str
@@ -87,6 +117,16 @@ class RunResult(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     host: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("config")
+    @classmethod
+    def _config_without_credentials(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return redact_value(config)  # base_url and model specs may hold user:password@
+
+    @field_validator("model")
+    @classmethod
+    def _model_without_credentials(cls, model: ModelInfo) -> ModelInfo:
+        return ModelInfo.model_validate(redact_value(model.model_dump()))
 
 
 class SampleRecord(BaseModel):
@@ -127,7 +167,9 @@ def read_result(path: Path) -> RunResult:
     if path.is_dir():
         path = path / "results.json"
     try:
-        return RunResult.model_validate_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        _check_schema_version(path, text)
+        return RunResult.model_validate_json(text)
     except FileNotFoundError:
         raise EvalhError(f"{path}: no such results file") from None
     except ValidationError as exc:
@@ -135,7 +177,27 @@ def read_result(path: Path) -> RunResult:
                          f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}") from None
 
 
+def _check_schema_version(path: Path, text: str) -> None:
+    """A results file of another schema version is refused by name: its fields may mean other things."""
+    try:
+        found = json.loads(text).get("schema_version")
+    except (ValueError, AttributeError):
+        return  # not a JSON object: validation names the problem
+    if found != SCHEMA_VERSION:
+        raise EvalhError(f"{path}: schema_version {found!r}, but this evalh ({__version__}) reads version "
+                         f"{SCHEMA_VERSION}; use the evalh version that wrote it")
+
+
 def read_samples(run_dir: Path) -> list[SampleRecord]:
+    """Every record of samples.jsonl; a bad line is an EvalhError naming the file and line number."""
     path = Path(run_dir) / "samples.jsonl"
+    records = []
     with path.open(encoding="utf-8") as handle:
-        return [SampleRecord.model_validate(json.loads(line)) for line in handle if line.strip()]
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(SampleRecord.model_validate(json.loads(line)))
+            except ValueError as exc:  # json or pydantic
+                raise EvalhError(f"{path}:{number}: not a valid sample: {str(exc).splitlines()[0]}") from None
+    return records

@@ -39,8 +39,10 @@ class Runner:
                  apply_chat_template: bool = False, cache: ResponseCache | None = None,
                  flush_every: int | None = None, judge: ModelAdapter | None = None,
                  load: Callable[[str, LoadOptions], ModelAdapter] = load_model,
-                 load_options: LoadOptions | None = None) -> None:
+                 load_options: LoadOptions | None = None, allowed: Sequence[Path] = ()) -> None:
         self.model, self.data_dir, self.limit = model, data_dir, limit
+        self.allowed = tuple(allowed)
+        """Folders besides the task's own and data_dir that task files may read (--allow-path)."""
         self.load, self.load_options = load, load_options or LoadOptions()
         self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
         self.chat = apply_chat_template
@@ -59,11 +61,11 @@ class Runner:
             return run_lm_eval_task(spec, self.model, ask=partial(self.ask, spec.name), limit=self.limit,
                                     num_fewshot=self.num_fewshot, seed=self.seed, apply_chat_template=self.chat)
         if spec.output_type == "dialogue":  # stages of requests: each turn needs the model's previous answer
-            return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir, limit=self.limit,
-                                seed=self.seed)
+            return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir,
+                                allowed=self.allowed, limit=self.limit, seed=self.seed)
         started = time.perf_counter()
         metrics = [get_metric(name, spec.metric_options.get(name), spec.name) for name in spec.metrics]
-        all_rows = load_rows(spec, data_dir=self.data_dir)
+        all_rows = load_rows(spec, data_dir=self.data_dir, allowed=self.allowed)
         if not all_rows:
             raise DataError(f"task {spec.name}: the dataset ({describe_source(spec, self.data_dir)}) has no rows")
         rows = all_rows[: self.limit] if self.limit else all_rows
@@ -117,7 +119,7 @@ class Runner:
         if spec.fewshot.examples is not None:
             pool, split = list(spec.fewshot.examples), "examples"
         else:
-            pool = eval_rows if same else load_rows(spec, split=split, data_dir=self.data_dir)
+            pool = eval_rows if same else load_rows(spec, split=split, data_dir=self.data_dir, allowed=self.allowed)
         try:
             return FewshotSampler(pool, k, spec.fewshot.seed, spec.fewshot.sampler, same)
         except DataError as exc:

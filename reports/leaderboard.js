@@ -9,12 +9,17 @@
   var byKey = {};
   models.forEach(function (m) { byKey[m.key] = m; });
 
+  /* Text goes into a <bdi> (and into tooltips between U+2068 and U+2069), so right-to-left or override
+     characters in data stay inside their own string instead of reordering the text around it. */
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text === undefined || text === null) return node;
+    if (tag === "option" || tag === "bdi") node.textContent = String(text);
+    else node.append(el("bdi", null, text));
     return node;
   }
+  function iso(text) { return "\u2068" + String(text) + "\u2069"; }
   function svg(tag, attrs, text) {
     var node = document.createElementNS(SVGNS, tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
@@ -110,7 +115,7 @@
         if (mark === "tied") td.append(el("span", "tie", " ≈"));
         if (x && x[1] !== null && x[2] !== null) {
           td.append(el("span", "ci", "[" + fmt(x[1]) + ", " + fmt(x[2]) + "]"));
-          td.title = c.task + " " + c.metric + ": 95% CI [" + fmt(x[1]) + ", " + fmt(x[2]) + "], n = " + x[3];
+          td.title = iso(c.task) + " " + iso(c.metric) + ": 95% CI [" + fmt(x[1]) + ", " + fmt(x[2]) + "], n = " + x[3];
         }
         tr.append(td);
       });
@@ -133,7 +138,7 @@
       .filter(function (p) { return p.m.params && p.c && p.c[0] !== null; });
     var box = el("div", "chart");
     box.setAttribute("data-task", task);
-    box.append(el("h3", null, task + " · " + metric));
+    var h3 = el("h3"); h3.append(el("bdi", null, task), " · ", el("bdi", null, metric)); box.append(h3);
     if (!pts.length) { box.append(el("p", "muted", "no model with a known parameter count")); return box; }
     var xs = pts.map(function (p) { return Math.log10(p.m.params); });
     var ys = [];
@@ -147,7 +152,7 @@
     function X(lx) { return L + (lx - x0) / (x1 - x0) * (W - L - R); }
     function Y(v) { return T + (y1 - v) / (y1 - y0) * (H - T - B); }
     var g = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img" });
-    g.append(svg("title", {}, task + " " + metric + " against parameter count"));
+    g.append(svg("title", {}, iso(task) + " " + iso(metric) + " against parameter count"));
     for (var d = x0; d <= x1; d++) {
       g.append(svg("line", { x1: X(d), x2: X(d), y1: T, y2: H - B, "class": "gridline" }));
       g.append(svg("text", { x: X(d), y: H - B + 14, "text-anchor": "middle" }, fmtParams(Math.pow(10, d))));
@@ -174,7 +179,7 @@
       if (p.c[1] !== null && p.c[2] !== null)
         g.append(svg("line", { x1: cx, x2: cx, y1: Y(p.c[1]), y2: Y(p.c[2]), "class": "whisker" }));
       var dot = svg("circle", { cx: cx, cy: Y(p.c[0]), r: 4, "class": "point" });
-      dot.append(svg("title", {}, p.m.label + ": " + fmt(p.c[0]) + " (" + fmtParams(p.m.params) + ")"));
+      dot.append(svg("title", {}, iso(p.m.label) + ": " + fmt(p.c[0]) + " (" + fmtParams(p.m.params) + ")"));
       g.append(dot, svg("text", { x: cx + 6, y: Y(p.c[0]) - 6 }, p.m.label));
     });
     box.append(g);
@@ -257,7 +262,10 @@
   function choiceTable(item, task, i) {
     var s = DATA.samples[task], table = el("table", "choices");
     var head = el("tr"); head.append(el("th", null, "choice"));
-    models.forEach(function (m) { if (s.out[m.key]) head.append(el("th", null, m.label + " log p")); });
+    models.forEach(function (m) {
+      if (!s.out[m.key]) return;
+      var th = el("th"); th.append(el("bdi", null, m.label), " log p"); head.append(th);
+    });
     table.append(head);
     item[4].forEach(function (choice, j) {
       var tr = el("tr"), gold = item[3] === j;
@@ -293,7 +301,7 @@
         if (s[3] !== null) { scores.append(el("span", null, k + " " + fmt(v) + "  ")); return; }  /* no per-item best */
         var good = s[2] ? v >= 1 : v <= 0;
         scores.append(el("span", v === null ? null : (good ? "score-good" : (v === 0 || v === 1 ? "score-bad" : null)),
-          k + " " + fmt(v) + "  "));
+          iso(k) + " " + fmt(v) + "  "));
       });
       box.append(scores);
       outs.append(box);

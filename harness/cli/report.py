@@ -14,13 +14,15 @@ import click
 @click.option("--title", default="evalh leaderboard", show_default=True, help="Page and summary title.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG/SVG plot files.")
 @click.option("--max-samples", type=click.IntRange(min=0), help="Items per task in the drill-down (default: all).")
-def report(runs, output_dir, title, no_plots, max_samples) -> None:
+@click.option("--include-failed", is_flag=True, help="Show failed runs (no task has results) instead of refusing them.")
+def report(runs, output_dir, title, no_plots, max_samples, include_failed) -> None:
     """Compare runs across models and sizes. RUNS are run folders, results.json files, globs or folders of runs."""
     from harness.errors import EvalhError
     from harness.report.writer import write_report
 
     try:
-        files = write_report(runs, Path(output_dir), title=title, plots=not no_plots, max_samples=max_samples)
+        files = write_report(runs, Path(output_dir), title=title, plots=not no_plots, max_samples=max_samples,
+                             include_failed=include_failed)
     except EvalhError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

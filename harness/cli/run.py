@@ -27,6 +27,8 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--batch-size", help="Requests per forward pass (default 16), or 'auto': the largest that fits memory.")
 @click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
 @click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")
+@click.option("--allow-path", "allow_paths", multiple=True, type=click.Path(),
+              help="Folder task files may read besides their own folder and --data-dir. Repeat for several.")
 @click.option("--base-url", help="Server URL for API models, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--max-concurrency", type=int, help="API models: requests in flight at once (default 4).")
 @click.option("--apply-chat-template/--no-apply-chat-template", default=None,
@@ -40,29 +42,28 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--ray-address", help="Address of a running Ray cluster (default: start a local one).")
 @click.option("--shards", type=int, help="Split each task's requests into N units (spread over Ray workers).")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
-def run(models, tasks, include_paths, config_file, **options) -> None:
+def run(models, tasks, include_paths, allow_paths, config_file, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""
     from harness.config import load_config
     from harness.console import format_summary
     from harness.errors import EvalhError
     from harness.evaluation import evaluate
+    from harness.redact import redact
 
-    cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths), **options,
+    cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths),
+           "allow_paths": list(allow_paths), **options,
            "progress": sys.stderr.isatty()}
     try:
         config = load_config(cli, config_file)
     except EvalhError as exc:
-        raise click.UsageError(str(exc)) from None
-    result = evaluate(config, log=lambda line: click.echo(line, err=True))
+        raise click.UsageError(redact(str(exc))) from None
+    result = evaluate(config, log=lambda line: click.echo(redact(line), err=True))
     if result.runs:
         click.echo(format_summary(result))
     for run_dir, _ in result.runs:
         click.echo(f"results: {run_dir / 'results.json'}")
-    if not result.ok:
-        failed = list({(e.scope, e.name, e.message): e for e in
-                       [*result.errors, *(e for _, r in result.runs for e in r.errors)]}.values())
-        click.echo(f"{len(failed)} problem(s):", err=True)
-        for error in failed:
-            label = "" if error.name in error.message else f"{error.scope} {error.name}: "
-            click.echo(f"  - {label}{error.message}", err=True)
+    if not result.ok:  # each error was printed as it happened; here only how many
+        failed = {(e.scope, e.name, e.message) for e in [*result.errors, *(e for _, r in result.runs for e in r.errors)]}
+        where = " and in results.json errors" if result.runs else ""
+        click.echo(f"{len(failed)} problem(s), each shown above{where}", err=True)
         sys.exit(2)

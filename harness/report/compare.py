@@ -11,6 +11,7 @@ at which its test agrees with the Holm-corrected verdict (see paired.py), so the
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -126,8 +127,8 @@ def _check_task(task: str, base: LoadedRun, cand: LoadedRun) -> list[tuple[Sampl
     if b.dataset.fingerprint != c.dataset.fingerprint:
         raise MismatchError(f"{where}: dataset fingerprint {b.dataset.fingerprint} vs {c.dataset.fingerprint} "
                             f"({b.dataset.rows_used} vs {c.dataset.rows_used} rows used; different data or --limit)")
-    base_samples = {s.sample_id: s for s in base.samples_of(task)}
-    cand_samples = {s.sample_id: s for s in cand.samples_of(task)}
+    base_samples = _by_id(base, task, where)
+    cand_samples = _by_id(cand, task, where)
     if set(base_samples) != set(cand_samples) or not base_samples:
         only_b = sorted(set(base_samples) - set(cand_samples))[:5]
         only_c = sorted(set(cand_samples) - set(base_samples))[:5]
@@ -137,6 +138,18 @@ def _check_task(task: str, base: LoadedRun, cand: LoadedRun) -> list[tuple[Sampl
         raise MismatchError(f"{where}: {len(changed)} item(s) were asked differently (prompt hashes differ), "
                             f"e.g. {changed[:5]}")
     return [(base_samples[sid], cand_samples[sid]) for sid in base_samples]
+
+
+def _by_id(run: LoadedRun, task: str, where: str) -> dict[str, SampleRecord]:
+    """The run's samples of `task` by id; a repeated id is a MismatchError, as pairing would drop samples."""
+    samples = run.samples_of(task)
+    by_id = {s.sample_id: s for s in samples}
+    if len(by_id) != len(samples):
+        counts = Counter(s.sample_id for s in samples)
+        repeated = sorted(sid for sid, n in counts.items() if n > 1)
+        raise MismatchError(f"{where}: {run.path.name} has {len(samples)} samples but only {len(by_id)} distinct "
+                            f"sample ids (repeated: {repeated[:5]}); each item needs its own doc_id")
+    return by_id
 
 
 def _corpus_test(metric: str, pairs: list[tuple[SampleRecord, SampleRecord]], signature: str,

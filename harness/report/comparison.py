@@ -157,8 +157,10 @@ def fit_trend(points: Sequence[tuple[float, float]]) -> Trend | None:
 
 
 def _labels(runs: Sequence[LoadedRun]) -> list[str]:
+    """Model names; the run id where two runs share one; ' [incomplete]' where a run stopped before its end."""
     names = [r.label for r in runs]
-    return [f"{r.label} ({r.result.run_id})" if names.count(r.label) > 1 else r.label for r in runs]
+    labels = [f"{r.label} ({r.result.run_id})" if names.count(r.label) > 1 else r.label for r in runs]
+    return [label + (" [incomplete]" if r.result.status == "incomplete" else "") for label, r in zip(labels, runs)]
 
 
 def _tasks(runs: Sequence[LoadedRun]) -> tuple[TaskRow, ...]:

@@ -1,6 +1,7 @@
 """Markdown for pull-request comments and GitHub step summaries: the leaderboard and compare results.
 
-Every string from results or samples is escaped (Markdown punctuation, table pipes, HTML brackets).
+Every string from results or samples is escaped (Markdown punctuation, table pipes, HTML brackets,
+control and bidirectional-formatting characters).
 """
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from harness.report.comparison import Comparison
 from harness.report.textfmt import fmt_value, interval_header, one_line, table_rows, verdict_line
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def md_escape(text: str) -> str:
-    """Text safe in a Markdown table cell: no HTML, no formatting, no line breaks."""
+    """Text safe in a Markdown table cell: no HTML, no formatting, no line breaks, and no control or
+    bidirectional-formatting characters (shown as `\\u202e`, so they cannot reorder the table around them)."""
     text = " ".join(str(text).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import EvalhError
 from harness.report.comparison import Comparison, build_comparison
 from harness.report.loading import load_runs
 
@@ -21,13 +22,22 @@ class ReportFiles:
 
 
 def write_report(runs: Sequence[str], out_dir: Path, *, title: str = "evalh leaderboard", plots: bool = True,
-                 max_samples: int | None = None) -> ReportFiles:
-    """Read the runs, write leaderboard.html, summary.md and plots/ into out_dir."""
+                 max_samples: int | None = None, include_failed: bool = False) -> ReportFiles:
+    """Read the runs, write leaderboard.html, summary.md and plots/ into out_dir.
+
+    A failed run (no task has results) is an error unless `include_failed`; an incomplete one (stopped
+    before its end) is shown, labelled `[incomplete]`, with a note.
+    """
     from harness.report.html import write_html
     from harness.report.markdown import summary_markdown
     from harness.report.plots import plots_available, write_plots
 
-    comparison = build_comparison(load_runs(list(runs)))
+    loaded = load_runs(list(runs))
+    failed = [run for run in loaded if run.result.status == "failed"]
+    if failed and not include_failed:
+        raise EvalhError(f"{', '.join(str(run.path) for run in failed)}: the run failed (no task has results; "
+                         "see its errors); leave it out, or pass --include-failed to show it")
+    comparison = build_comparison(loaded)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = write_html(comparison, out_dir / "leaderboard.html", title=title, max_samples=max_samples)
     markdown = out_dir / "summary.md"
@@ -37,6 +47,9 @@ def write_report(runs: Sequence[str], out_dir: Path, *, title: str = "evalh lead
         files.plots = write_plots(comparison, out_dir / "plots")
     elif plots:
         files.notes.append("plots skipped: matplotlib is not installed (pip install 'evalh[plots]')")
+    stopped = [str(m.run.path) for m in comparison.models if m.run.result.status == "incomplete"]
+    if stopped:
+        files.notes.append(f"incomplete run(s), stopped before their end: {', '.join(stopped)}")
     without = [m.label for m in comparison.models if not m.run.has_samples]
     if without:
         files.notes.append(f"no samples.jsonl for {', '.join(without)}: no drill-down for them")

@@ -16,12 +16,12 @@ def item_count(spec: TaskSpec, data_dir: Path | None = None) -> int | None:
     if ds.documents is not None or ds.data_dir_files is not None or ds.probe is not None:
         return _loaded_count(spec, data_dir)
     if ds.files is not None:
-        path = spec.base_dir / ds.files[ds.split]
-        if path.suffix == ".jsonl" and path.is_file():
+        path = _readable(spec, spec.base_dir / ds.files[ds.split], data_dir)
+        if path is not None and path.suffix == ".jsonl" and path.is_file():
             return _count_lines(path, skip_blank=True)
     if ds.parallel is not None:
-        path = spec.base_dir / ds.parallel.source
-        if path.is_file():
+        path = _readable(spec, spec.base_dir / ds.parallel.source, data_dir)
+        if path is not None and path.is_file():
             return _count_lines(path, skip_blank=False)
     if ds.sacrebleu is not None and data_dir is not None and (Path(data_dir) / ds.sacrebleu.testset).is_dir():
         return _loaded_count(spec, data_dir)
@@ -30,6 +30,17 @@ def item_count(spec: TaskSpec, data_dir: Path | None = None) -> int | None:
         if mirror.is_file():
             return _count_lines(mirror, skip_blank=True)
     return None
+
+
+def _readable(spec: TaskSpec, path: Path, data_dir: Path | None) -> Path | None:
+    """`path` when the task may read it (harness.tasks.access), else None: a listing never opens a device."""
+    from harness.errors import DataError
+    from harness.tasks.access import DataAccess, confine
+
+    try:
+        return confine(path, DataAccess(Path(data_dir) if data_dir else None).roots(spec.base_dir), spec.name)
+    except DataError:
+        return None
 
 
 def _count_lines(path: Path, skip_blank: bool) -> int:

@@ -9,36 +9,45 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import DataError
 from harness.net import hub_offline_requested, hub_reachable
+from harness.tasks.access import DataAccess, confine
 from harness.tasks.schema import DatasetSpec, ParallelFiles, ProbeSource, SacrebleuSource, TaskSpec
 
 Row = dict
 
 
-def load_rows(spec: TaskSpec, split: str | None = None, data_dir: Path | None = None) -> list[Row]:
-    """All rows of one split of the task's dataset, in dataset order."""
+def load_rows(spec: TaskSpec, split: str | None = None, data_dir: Path | None = None,
+              allowed: Sequence[Path] = ()) -> list[Row]:
+    """All rows of one split of the task's dataset, in dataset order.
+
+    Files are read only below the task file's folder, `data_dir` and the `allowed` folders
+    (see harness.tasks.access); any other path is a DataError naming it.
+    """
     ds = spec.dataset
     split = split or ds.split
     where = f"task {spec.name}"
+    roots = DataAccess(Path(data_dir) if data_dir else None, tuple(allowed)).roots(spec.base_dir)
     if ds.hub is not None:
-        rows = _hub_rows(ds, split, data_dir, where)
+        rows = _hub_rows(ds, split, data_dir, roots, where)
     elif ds.files is not None:
         if split not in ds.files:
             raise DataError(f"{where}: no file for split '{split}' (files: {', '.join(ds.files)})")
-        rows = read_table(_resolve(spec, ds.files[split]), where)
+        rows = read_table(confine(_resolve(spec, ds.files[split]), roots, where), where)
     elif ds.parallel is not None:
-        rows = _parallel_rows(spec, ds.parallel, where)
+        rows = _parallel_rows(spec, ds.parallel, roots, where)
     elif ds.data_dir_files is not None:
-        rows = data_dir_rows(ds.data_dir_files.get(split), split, data_dir, where)
+        rows = data_dir_rows(ds.data_dir_files.get(split), split, data_dir, where, roots)
     elif ds.probe is not None:
         rows = probe_rows(ds.probe)
     else:
         assert ds.sacrebleu is not None
-        rows = _sacrebleu_rows(ds.sacrebleu, data_dir, where)
+        rows = _sacrebleu_rows(ds.sacrebleu, data_dir, roots, where)
     if ds.documents is not None:
         from harness.tasks.documents import join_documents
 
@@ -47,7 +56,26 @@ def load_rows(spec: TaskSpec, split: str | None = None, data_dir: Path | None = 
         from harness.tasks.preprocess import preprocess
 
         rows = preprocess(spec.preprocess, rows, where)
+    if spec.doc_id is not None:
+        _check_unique_ids(rows, spec.doc_id, f"{where}, split '{split}'")
     return rows
+
+
+def _check_unique_ids(rows: list[Row], field: str, where: str) -> None:
+    """Samples are matched across runs by their doc_id; two rows with one id would collapse into one."""
+    seen: dict[str, int] = {}
+    repeated: dict[str, list[int]] = {}
+    for number, row in enumerate(rows):
+        if field not in row:
+            continue  # building the row's item names the missing field
+        key = str(row[field])
+        if key in seen:
+            repeated.setdefault(key, [seen[key]]).append(number)
+        seen.setdefault(key, number)
+    if repeated:
+        shown = "; ".join(f"{key!r} (rows {', '.join(map(str, at))})" for key, at in list(repeated.items())[:5])
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        raise DataError(f"{where}: doc_id field '{field}' repeats: {shown}{more}; each row needs its own id")
 
 
 def fingerprint(rows: list[Row]) -> str:
@@ -92,14 +120,36 @@ def read_table(path: Path, where: str) -> list[Row]:
                 data = json.load(handle)
                 if not isinstance(data, list):
                     raise DataError(f"{where}: {path}: expected a JSON list of objects")
+                bad = next((k for k, row in enumerate(data) if not isinstance(row, dict)), None)
+                if bad is not None:
+                    raise DataError(f"{where}: {path}: expected a JSON list of objects, but item {bad} is "
+                                    f"{type(data[bad]).__name__} {str(data[bad])[:40]!r}")
                 return data
             if suffix == ".csv":
-                return list(csv.DictReader(handle))
+                return _csv_rows(handle, path, where)
             if suffix == ".txt":
                 return [{"text": line.rstrip("\n")} for line in handle]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{where}: {path}: {exc}") from None
     raise DataError(f"{where}: {path}: unsupported file type '{suffix}' (use .jsonl, .json, .csv or .txt)")
+
+
+def _csv_rows(handle, path: Path, where: str) -> list[Row]:
+    """Rows of a CSV file with a header line; a row with more or fewer cells than the header is an error
+    (csv.DictReader would fill missing cells with None and keep surplus ones under the key None)."""
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        return []
+    rows = []
+    for cells in reader:
+        if not cells:
+            continue  # a blank line
+        if len(cells) != len(header):
+            raise DataError(f"{where}: {path}:{reader.line_num}: {len(cells)} cell(s), but the header has "
+                            f"{len(header)} ({', '.join(header)})")
+        rows.append(dict(zip(header, cells)))
+    return rows
 
 
 def _json_row(line: str, path: Path, number: int) -> Row:
@@ -123,8 +173,10 @@ def _mirror_path(ds: DatasetSpec, split: str, data_dir: Path | None) -> Path | N
     return Path(data_dir) / ds.hub / (ds.config or "default") / f"{split}.jsonl"
 
 
-def _hub_rows(ds: DatasetSpec, split: str, data_dir: Path | None, where: str) -> list[Row]:
+def _hub_rows(ds: DatasetSpec, split: str, data_dir: Path | None, roots: list[Path], where: str) -> list[Row]:
     mirror = _mirror_path(ds, split, data_dir)
+    if mirror is not None:
+        mirror = confine(mirror, roots, where)
     if mirror is not None and mirror.is_file():
         return read_table(mirror, where)
     looked = f" (no mirror file at {mirror})" if mirror else ""
@@ -156,16 +208,18 @@ def _aligned_rows(source: Path, references: list[Path], where: str) -> list[Row]
     return [{"id": i, "source": line, "references": [r[i] for r in refs]} for i, line in enumerate(src)]
 
 
-def _parallel_rows(spec: TaskSpec, files: ParallelFiles, where: str) -> list[Row]:
-    return _aligned_rows(_resolve(spec, files.source), [_resolve(spec, r) for r in files.references], where)
+def _parallel_rows(spec: TaskSpec, files: ParallelFiles, roots: list[Path], where: str) -> list[Row]:
+    source = confine(_resolve(spec, files.source), roots, where)
+    return _aligned_rows(source, [confine(_resolve(spec, r), roots, where) for r in files.references], where)
 
 
-def _sacrebleu_rows(src: SacrebleuSource, data_dir: Path | None, where: str) -> list[Row]:
+def _sacrebleu_rows(src: SacrebleuSource, data_dir: Path | None, roots: list[Path], where: str) -> list[Row]:
     source_lang, target_lang = src.langpair.split("-", 1)
     if data_dir is not None and (Path(data_dir) / src.testset).is_dir():
         base = Path(data_dir) / src.testset
-        source = _one(base / "sources", f"*.{src.langpair}.src.{source_lang}", where)
-        refs = [_one(base / "references", f"*.{src.langpair}.ref.{r}.{target_lang}", where) for r in src.refs]
+        source = confine(_one(base / "sources", f"*.{src.langpair}.src.{source_lang}", where), roots, where)
+        refs = [confine(_one(base / "references", f"*.{src.langpair}.ref.{r}.{target_lang}", where), roots, where)
+                for r in src.refs]
         return _aligned_rows(source, refs, where)
     if not hub_reachable():
         raise DataError(
@@ -186,21 +240,24 @@ def _one(folder: Path, pattern: str, where: str) -> Path:
     return found[0]
 
 
-def data_dir_rows(paths: list[str] | None, split: str, data_dir: Path | None, where: str) -> list[Row]:
+def data_dir_rows(paths: list[str] | None, split: str, data_dir: Path | None, where: str,
+                  roots: Sequence[Path] | None = None) -> list[Row]:
     """Rows of raw files under --data-dir (e.g. `bbq/Age.jsonl`), for data sets without a hub mirror.
 
     The file type is the last known extension among a file's suffixes (`pro.txt.dev` reads as .txt).
     Every row gains `_file` (the file's name), and a field whose name is not an identifier gains an alias
     templates can name (`anti-stereotype` -> `anti_stereotype`). Several files are interleaved, one row of
     each in turn, so that `--limit N` sees every file (e.g. WinoBias pro- and anti-stereotyped sentences).
+    Every file must lie below one of `roots` (default: `data_dir` alone).
     """
     if not paths:
         raise DataError(f"{where}: no data_dir_files for split '{split}'")
     if data_dir is None:
         raise DataError(f"{where}: reads {', '.join(paths)} under a data folder; pass --data-dir DIR")
+    roots = [Path(os.path.realpath(data_dir))] if roots is None else list(roots)
     tables = []
     for raw in paths:
-        path = Path(data_dir) / raw
+        path = confine(Path(data_dir) / raw, roots, where)
         kinds = [x.lower() for x in path.suffixes if x.lower() in (".jsonl", ".json", ".csv", ".txt")]
         if kinds and kinds[-1] == ".txt" and path.suffix.lower() != ".txt":
             rows = [{"text": line} for line in _read_lines(path, where)]

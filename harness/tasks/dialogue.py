@@ -115,12 +115,12 @@ def _scorer(spec: TaskSpec, metrics: list) -> MTBenchScore:
 
 
 def run_dialogue(spec: TaskSpec, answers: Answers, judge: Answers, *, data_dir: Path | None = None,
-                 limit: int | None = None, seed: int = 1234) -> tuple[TaskResult, list[SampleRecord]]:
+                 allowed: Sequence[Path] = (), limit: int | None = None, seed: int = 1234) -> tuple[TaskResult, list[SampleRecord]]:
     """Evaluate a dialogue task: answer every turn, judge, aggregate (overall and per `breakdown`)."""
     started = time.perf_counter()
     metrics = [get_metric(n, spec.metric_options.get(n), spec.name) for n in spec.metrics]
     scorer = _scorer(spec, metrics)
-    all_rows = load_rows(spec, data_dir=data_dir)
+    all_rows = load_rows(spec, data_dir=data_dir, allowed=allowed)
     if not all_rows:
         raise DataError(f"task {spec.name}: the dataset ({describe_source(spec, data_dir)}) has no rows")
     rows = all_rows[:limit] if limit else all_rows

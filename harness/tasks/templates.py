@@ -1,4 +1,5 @@
-"""Prompt templates: Jinja2 in a sandbox, so a task file can format rows but never run code."""
+"""Prompt templates: Jinja2 in a sandbox, so a task file can format rows but never run code, and with
+resource limits (harness.tasks.sandbox), so it cannot exhaust the machine either."""
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.nativetypes import NativeEnvironment, NativeTemplate
-from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import DataError
+from harness.tasks.sandbox import LimitedSandbox, check_output, limited_sub, render_budget
 
 
 def _concat(values):
@@ -25,7 +26,7 @@ def _concat(values):
     return "".join(str(v) for v in chain(head, values))
 
 
-class _SandboxedNative(SandboxedEnvironment, NativeEnvironment):
+class _SandboxedNative(LimitedSandbox, NativeEnvironment):
     """Renders `{{ choices.text }}` to the list itself, not to its string form."""
 
     concat = staticmethod(_concat)
@@ -47,13 +48,13 @@ def regex_replace(value: Any, pattern: str, replacement: str = "") -> str:
     replacement may name groups (`\\1`) but never calls anything."""
     if len(pattern) > _MAX_PATTERN:
         raise ValueError(f"regex_replace: pattern longer than {_MAX_PATTERN} characters")
-    return re.sub(pattern, replacement, str(value))
+    return limited_sub(pattern, replacement, str(value))
 
 
 _FILTERS = {"regex_replace": regex_replace}
 """Custom filters, on top of Jinja's built-ins (trim, replace, map, ...). Pure functions of their arguments."""
 
-_TEXT = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+_TEXT = LimitedSandbox(undefined=StrictUndefined, keep_trailing_newline=True)
 _NATIVE = _SandboxedNative(undefined=StrictUndefined, keep_trailing_newline=True)
 for _env in (_TEXT, _NATIVE):
     _env.filters.update(_FILTERS)
@@ -67,7 +68,8 @@ def _compile(source: str, native: bool):
 def render_text(source: str, row: dict[str, Any], where: str) -> str:
     """Render a template to a string; `where` names the task and field for error messages."""
     try:
-        return _compile(source, False).render(**row)
+        with render_budget():
+            return check_output(_compile(source, False).render(**row))
     except TemplateError as exc:
         raise DataError(f"{where}: {_explain(exc, row)}") from None
     except (ValueError, re.error) as exc:
@@ -86,7 +88,8 @@ def render_value(source: str | int | list, row: dict[str, Any], where: str) -> A
     if "{{" not in source and "{%" not in source:
         return source
     try:
-        return _compile(source, True).render(**row)
+        with render_budget():
+            return check_output(_compile(source, True).render(**row))
     except TemplateError as exc:
         raise DataError(f"{where}: {_explain(exc, row)}") from None
     except (ValueError, IndexError, KeyError, TypeError, re.error) as exc:

@@ -125,3 +125,30 @@ def test_benchmark_size_and_render_budget():
     size = float(re.search(r"leaderboard.html size: ([0-9.]+) MB", done.stdout).group(1))
     cold = float(re.search(r"first, cold load ([0-9.]+) s", done.stdout).group(1))
     assert 0.5 < size < 5.0 and cold < 2.0
+
+
+RLO = "\u202e"
+
+
+def test_bidi_overrides_in_data_stay_in_their_own_text(tmp_path):
+    """A model name ending in RIGHT-TO-LEFT OVERRIDE must not reverse the text beside it ("log p")."""
+    evalh("run", "-m", "fake", "-t", "starter_mc", "--limit", "3", "--output-dir", str(tmp_path / "runs"))
+    run_dir, = (tmp_path / "runs").iterdir()
+    data = json.loads((run_dir / "results.json").read_text())
+    data["model"]["name"] = "evil" + RLO
+    (run_dir / "results.json").write_text(json.dumps(data))
+    evalh("report", str(run_dir), "-o", str(tmp_path / "report"), "--no-plots")
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert RLO not in summary and "evil\\\\u202e" in summary
+    with chromium() as driver:
+        open_report(driver, tmp_path / "report" / "leaderboard.html")
+        show_task(driver, "starter_mc")
+        th = js(driver, """const th = [...document.querySelectorAll('#sample-list table.choices th')]
+            .find(t => t.textContent.endsWith(' log p'));
+            return [th.firstChild.nodeName, th.firstChild.textContent, th.lastChild.nodeType, th.lastChild.textContent]""")
+        assert th == ["BDI", "evil" + RLO, 3, " log p"]
+        label = js(driver, "return document.querySelector('#board tbody tr').cells[0].querySelector('bdi').textContent")
+        assert label.startswith("evil" + RLO)
+        styles = js(driver, """return ['#board td', '#board th', '#sample-list pre', 'bdi']
+            .map(s => getComputedStyle(document.querySelector(s)).unicodeBidi)""")
+        assert styles == ["isolate"] * 4

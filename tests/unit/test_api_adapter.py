@@ -137,8 +137,9 @@ def test_model_info_names_server_model_and_version(server):
     assert info.name == f"openai-completions:{MODEL_ID}" and info.adapter == "openai-completions"
     assert info.source == server.base_url and info.extra["server"] == f"127.0.0.1:{server.httpd.server_address[1]}"
     assert info.extra["server_version"] == "version:9.9.9" and info.context_length == 4096
-    with FakeOpenAIServer() as other:  # same model on another port: same fingerprint (cache keys survive restarts)
-        assert completions(other).info().fingerprint == info.fingerprint
+    assert completions(server).info().fingerprint == info.fingerprint  # the same server: the same cache keys
+    with FakeOpenAIServer() as other:  # the same model name on another port may be another model
+        assert completions(other).info().fingerprint != info.fingerprint
     assert create_chat(f"?base_url={server.base_url}").model == MODEL_ID  # no name: the server's first model
 
 
@@ -220,3 +221,25 @@ def test_environment_settings_reach_a_model_created_without_options(monkeypatch)
     monkeypatch.setenv("EVALH_API_TIMEOUT", "4.5")
     settings = parse_settings("openai-completions", "m", "d", {}, defaults=_run_options(None))
     assert (settings.base_url, settings.policy.timeout) == ("http://127.0.0.1:7/v1", 4.5)
+
+
+def test_two_servers_serving_one_model_name_never_share_cached_answers(tmp_path):
+    """Same model name, other answers, one response cache: each run reports its own server's responses."""
+    from harness.results import read_samples
+
+    cache = ["--cache", "--cache-dir", str(tmp_path / "cache")]
+    with FakeOpenAIServer() as first, FakeOpenAIServer(answer_prefix=" second:") as second:
+        runs = {}
+        for name, fake in (("first", first), ("second", second)):
+            spec = f"openai-completions:{MODEL_ID}?base_url={fake.base_url}"
+            result = CliRunner().invoke(main, ["run", "--model", spec, "--tasks", "starter_extractive_qa",
+                                               "--limit", "3", "--output-dir", str(tmp_path / name), *cache])
+            assert result.exit_code == 0, result.output
+            runs[name], = (tmp_path / name).iterdir()
+        assert sum(second.answered.values()) == 3  # asked, not answered from the first server's cache entries
+    first_run, second_run = read_result(runs["first"]), read_result(runs["second"])
+    assert first_run.model.fingerprint != second_run.model.fingerprint
+    assert second_run.timings["cache_hits"] == 0
+    assert all(not s.response.startswith(" second:") for s in read_samples(runs["first"]))
+    assert all(s.response.startswith(" second:") for s in read_samples(runs["second"]))
+    assert second_run.model.extra["base_url"] == second.base_url

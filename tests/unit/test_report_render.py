@@ -142,3 +142,7 @@ def test_compare_notes_a_results_file_its_samples_do_not_reproduce(runs_dir, tmp
     assert row.note == (f"bleu recomputed from samples is {recorded:.4f}, the baseline results file says "
                         f"{recorded + 1:.4f}")
     assert row.result.delta == 0 and row.verdict == "no detectable change"
+
+
+def test_md_escape_shows_control_and_bidi_characters_as_escapes():
+    assert md_escape("log\u202e p\x1b[2J\u2066x\x7f") == "log\\\\u202e p\\\\u001b\\[2J\\\\u2066x\\\\u007f"

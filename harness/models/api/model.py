@@ -83,11 +83,17 @@ class OpenAIModel(ModelAdapter):
                              f"{', '.join(served)}, not '{name}'")
 
     def info(self) -> ModelInfo:
-        """Server (host), model, and the server's reported version; never the API key."""
+        """Server (host), model, and the server's reported version; never the API key.
+
+        The fingerprint (which keys the response cache) holds the server's address (scheme, host, port and
+        path, without credentials) and what its /v1/models reports (every model it serves, and this model's
+        entry less its `created` time), so two servers serving one model name never share cached answers.
+        """
         entry = self._server.get("entries", {}).get(self.model, {})
         stable = {k: v for k, v in entry.items() if k not in ("created",)}
         identity = {"kind": self.settings.kind, "model": self.model, "version": self._server.get("version"),
-                    "entry": stable, "bos": self.settings.bos}
+                    "entry": stable, "bos": self.settings.bos, "server": self.settings.public_url,
+                    "served": sorted(self._server.get("models", []))}
         fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:32]
         context = entry.get("max_model_len") or (entry.get("meta") or {}).get("n_ctx_train")
         return ModelInfo(
