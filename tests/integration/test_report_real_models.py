@@ -72,7 +72,7 @@ def test_real_models_report(report, tmp_path):
         assert cards[0] == [2, 5]  # both models side by side; 4 choices with a log-prob column each
         lp = js(driver, "return [...document.querySelectorAll('#sample-list table.choices')][0].rows[1].cells[1].textContent")
         first = json.loads((runs["smollm2-135m"] / "samples.jsonl").read_text().splitlines()[0])
-        assert lp == f"{first['logprobs'][0]:.3f}"
+        assert abs(float(lp) - first['logprobs'][0]) <= 0.001  # the payload keeps 4 decimals, the card shows 3
         assert show_task(driver, "starter_mc", "capital of France") == 1
         driver.set_window_size(1400, 1000)
         js(driver, "document.getElementById('charts').scrollIntoView()")
