@@ -22,6 +22,7 @@ from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, LmEvalTask
 from harness import hardware
 from harness.errors import ConfigError, EvalhError
 from harness.models.base import ModelAdapter
+from harness.paths import writable_folder
 from harness.models.resolve import LoadOptions, load_model
 from harness.results import RunError, RunResult, write_result
 from harness.runner import Runner
@@ -60,6 +61,11 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     for error in task_errors:
         log(f"error: {error.message}")
     if not specs and not bridged:  # nothing to run: no model is loaded and no run folder written
+        return out
+    try:
+        writable_folder(config.output_dir, "--output-dir")
+    except EvalhError as exc:
+        out.errors.append(_logged(RunError(scope="run", name="output", message=str(exc)), log))
         return out
     options = LoadOptions.from_config(config)
     try:

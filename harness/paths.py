@@ -31,3 +31,19 @@ def cache_root(cache_dir: str | Path | None = None) -> Path:
         return Path(cache_dir).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "evalh"
+
+
+def writable_folder(folder: str | Path, option: str) -> Path:
+    """`folder`, created if needed, after checking that a file can be written in it; else an EvalhError
+    naming the folder and the option that chose it, raised before any slow work (loading a model) starts."""
+    from harness.errors import EvalhError
+
+    path = Path(folder).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".evalh-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise EvalhError(f"{option} {folder}: cannot write there ({exc.strerror or exc}); choose another folder") from None
+    return path

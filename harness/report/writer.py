@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import EvalhError
+from harness.paths import writable_folder
 from harness.report.comparison import Comparison, build_comparison
 from harness.report.loading import load_runs
 
@@ -38,7 +39,7 @@ def write_report(runs: Sequence[str], out_dir: Path, *, title: str = "evalh lead
         raise EvalhError(f"{', '.join(str(run.path) for run in failed)}: the run failed (no task has results; "
                          "see its errors); leave it out, or pass --include-failed to show it")
     comparison = build_comparison(loaded)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    writable_folder(out_dir, "--output-dir/-o")
     html = write_html(comparison, out_dir / "leaderboard.html", title=title, max_samples=max_samples)
     markdown = out_dir / "summary.md"
     markdown.write_text(summary_markdown(comparison, title), encoding="utf-8")

@@ -82,6 +82,9 @@ class FewshotSampler:
         self.pool, self.k, self.sampler, self.same_split = pool, k, sampler, same_split
         self.rnd = random.Random(seed)
         if k > len(pool) - (1 if same_split else 0):
+            if same_split:  # an item is never its own example
+                raise DataError(f"{k}-shot needs {k} examples besides each item, but the few-shot split is the "
+                                f"evaluation split and has {len(pool)} rows, so only {len(pool) - 1} are left")
             raise DataError(f"{k}-shot needs {k} examples but the few-shot split has only {len(pool)}")
 
     def examples(self, row: dict) -> list[dict]:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.errors import DataError
+from harness.errors import DataError, utf8_problem
 from harness.net import hub_offline_requested, hub_reachable
 from harness.tasks.access import DataAccess, confine
 from harness.tasks.schema import DatasetSpec, ParallelFiles, ProbeSource, SacrebleuSource, TaskSpec
@@ -129,7 +129,9 @@ def read_table(path: Path, where: str) -> list[Row]:
                 return _csv_rows(handle, path, where)
             if suffix == ".txt":
                 return [{"text": line.rstrip("\n")} for line in handle]
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise DataError(f"{where}: {utf8_problem(path)}") from None
+    except json.JSONDecodeError as exc:
         raise DataError(f"{where}: {path}: {exc}") from None
     raise DataError(f"{where}: {path}: unsupported file type '{suffix}' (use .jsonl, .json, .csv or .txt)")
 
@@ -196,7 +198,10 @@ def _hub_rows(ds: DatasetSpec, split: str, data_dir: Path | None, roots: list[Pa
 def _read_lines(path: Path, where: str) -> list[str]:
     if not path.is_file():
         raise DataError(f"{where}: file not found: {path}")
-    return path.read_text(encoding="utf-8").splitlines()
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(f"{where}: {utf8_problem(path)}") from None
 
 
 def _aligned_rows(source: Path, references: list[Path], where: str) -> list[Row]:

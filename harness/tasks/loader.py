@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from harness.errors import TaskError, did_you_mean
+from harness.errors import TaskError, did_you_mean, utf8_problem
 from harness.paths import builtin_tasks_dir
 from harness.tasks.schema import TaskSpec
 
@@ -60,7 +60,7 @@ class TaskIndex:
 
     def _unknown(self, name: str) -> str:
         for broken in self.broken:
-            if broken.path.stem == name:
+            if name in (broken.path.stem, _declared_name(broken.path)):
                 return broken.message
         message = f"unknown task or group '{name}'" + did_you_mean(name, [*self.tasks, *self.groups])
         if self.broken:
@@ -69,6 +69,16 @@ class TaskIndex:
         else:
             message += ". 'evalh list tasks' shows them all"
         return message
+
+
+def _declared_name(path: Path) -> str | None:
+    """The `name:` a task file that failed to load gives itself, when a plain line says it."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = re.search(r"""^name:\s*["']?([A-Za-z0-9_.\-]+)["']?\s*$""", text, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 def load_task_file(path: Path) -> TaskSpec:
@@ -109,8 +119,10 @@ def _read_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     """A task file's fields, with its `include:` chain merged underneath."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaskError(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError:
+        raise TaskError(utf8_problem(path)) from None
+    except OSError as exc:
+        raise TaskError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
