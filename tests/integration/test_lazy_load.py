@@ -120,3 +120,27 @@ def test_one_new_item_loads_the_model_and_computes_only_its_requests(tmp_path):
     assert grown["timings"]["cache_misses"] == len(new_item["choices"])  # one request per choice of item 5
     assert grown_samples == reference_samples
     assert grown["tasks"]["starter_mc"]["metrics"] == reference["tasks"]["starter_mc"]["metrics"]
+
+
+def test_a_gguf_file_is_converted_at_first_use_not_when_the_adapter_is_built(tmp_path):
+    options = LoadOptions(dtype="float32", batch_size=4, cache_dir=str(tmp_path / "cache"))
+    model = load_model("tiny-random", options)
+    assert not (tmp_path / "cache" / "converted").exists()  # identity from the file's header alone
+    before = model.info()
+    scores = model.loglikelihood(REQUESTS)
+    assert [p.name for p in (tmp_path / "cache" / "converted").iterdir()] == [before.extra["gguf_sha256"][:32]]
+    assert model.info() == before and load_model("tiny-random", options).info() == before
+    assert scores == load_model("tiny-random", OPTIONS).loglikelihood(REQUESTS)
+
+
+@pytest.mark.parametrize("alias", [a for a in ("smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b")
+                                   if packaged.is_installed(packaged.PACKAGED[a])])
+def test_a_gguf_header_gives_the_converted_models_identity(alias):
+    """Parameters, context length and class from the header equal the converted folder's (one per GGUF
+    architecture evalh reads headers of: llama, gemma3, qwen2). Converts once, into the shared cache."""
+    from harness.models.hf.gguf_cache import converted_folder
+
+    gguf = packaged.locate(alias)
+    facts, label = hf_identity.read_gguf(gguf)
+    folder, _ = converted_folder(gguf)
+    assert facts == hf_identity.read_folder(folder) and label == packaged.PACKAGED[alias].size_label

@@ -39,15 +39,9 @@ def file_sha256(path: Path, cache_dir: str | Path | None = None) -> str:
 
 def gguf_size_label(path: Path) -> str | None:
     """The nominal size (general.size_label, e.g. '135M') from GGUF metadata, if present."""
-    try:
-        from gguf import GGUFReader
+    from harness.models.hf.identity import read_gguf
 
-        field = GGUFReader(str(path)).fields.get("general.size_label")
-        if field is None:
-            return None
-        return bytes(field.parts[field.data[0]]).decode("utf-8")
-    except Exception:  # metadata is a nicety; a reader problem must not stop a run
-        return None
+    return read_gguf(path)[1]
 
 
 def converted_folder(gguf_path: Path, cache_dir: str | Path | None = None) -> tuple[Path, str]:

@@ -138,6 +138,32 @@ def _safetensors_shapes(folder: Path) -> dict[str, list[int]] | None:
     return shapes
 
 
+def read_gguf(path: Path) -> tuple[FolderFacts | None, str | None]:
+    """What the transformers model converted from a GGUF file will report, and the file's nominal size
+    (`general.size_label`), read from the file's header without converting it.
+
+    Facts are None for an architecture whose transformers class is not known here (the adapter then converts
+    the file to learn them). The parameter count is the header's tensor sizes: a file without `output.weight`
+    ties the output layer to the embeddings, which a loaded model counts once as well.
+    """
+    from harness.models.hf.gguf_header import CAUSAL_LM_CLASSES, read_header
+
+    try:
+        header = read_header(path)
+    except (OSError, ValueError, struct.error):
+        return None, None
+    meta = header.metadata
+    label = meta.get("general.size_label")
+    label = label if isinstance(label, str) and label else None
+    architecture = meta.get("general.architecture")
+    context = meta.get(f"{architecture}.context_length")
+    name = str(meta.get("general.name", "")).lower()
+    if architecture not in CAUSAL_LM_CLASSES or not isinstance(context, int) or "mistral" in name:
+        return None, label  # transformers converts "llama" files named mistral into another class
+    return FolderFacts(parameters=sum(header.tensor_elements.values()), context_length=context,
+                       architecture=CAUSAL_LM_CLASSES[architecture]), label
+
+
 def folder_revision(folder: Path) -> str | None:
     """The commit hash of a folder inside the Hugging Face cache (`.../snapshots/<hash>/`), as transformers
     reads it from the config file's path (`utils.hub.extract_commit_hash`); None for any other folder."""

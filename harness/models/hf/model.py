@@ -7,13 +7,13 @@ match_batching='lm-eval', bf16/fp16 scoring goes through hf_aligned instead, whi
 rounding (it depends on lm-eval's batch layout). The forward passes are laid out per task (`plan`,
 hf_plan), so a request's numbers do not depend on how the runner splits the task into calls.
 A local folder or GGUF file loads lazily: its identity (ModelInfo, fingerprint) is read from its files
-(hf_identity), and the tokenizer and weights load on the first call that needs them, so a run answered
-entirely by the response cache never loads them. Hub models load at once.
+(hf_identity; a GGUF file's header), and the tokenizer and weights load on the first call that needs
+them (a GGUF file is converted to a transformers folder then, once), so a run answered entirely by the
+response cache never loads or converts them. Hub models load at once.
 torch and transformers are imported here only, when a model is really loaded.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,23 +56,28 @@ class HFModel(ModelAdapter):
         self._model: Any = None
         self._greedy: bool | None = None  # whether hf_generate.greedy can drive the model (known once loaded)
         folder = Path(source) if Path(source).is_dir() else None
+        self._gguf_file, self._cache_dir = gguf_file, cache_dir
+        facts = None
         if gguf_file is not None:
-            from harness.models.hf.gguf_cache import converted_folder
+            from harness.models.hf.gguf_cache import file_sha256
 
-            folder, self._gguf_sha = converted_folder(gguf_file, cache_dir)
-            meta = json.loads((folder / "evalh-source.json").read_text())
-            self._size_label = self._size_label or meta.get("size_label")
+            self._gguf_sha = file_sha256(gguf_file, cache_dir)
+            facts, label = hf_identity.read_gguf(gguf_file)
+            self._size_label = self._size_label or label
+            if facts is None:  # a header that does not say plainly: convert now and read the folder
+                folder = self._converted()
         self._load_from = str(folder) if folder else source
         self._load_kwargs: dict[str, Any] = {"revision": revision, "local_files_only": local_files_only}
         self._revision = (hf_identity.folder_revision(folder) if folder else None) or revision
-        facts = hf_identity.read_folder(folder) if folder else None
+        facts = facts or (hf_identity.read_folder(folder) if folder else None)
         if facts is None:  # a hub model, or a folder whose files do not say plainly: load now, ask the model
             facts = self._load_eagerly()
         self.max_length = facts.context_length
         self._parameters, self._architecture = facts.parameters, facts.architecture
         weights = (f"gguf-sha256:{self._gguf_sha}" if self._gguf_sha
                    else f"{source}@{self._revision or 'local'}:{hf_identity.folder_digest(source)}")
-        tokenizer = hf_identity.tokenizer_digest(folder)
+        # a GGUF file holds its tokenizer, so its sha256 covers both
+        tokenizer = "gguf" if self._gguf_sha else hf_identity.tokenizer_digest(folder)
         self._fingerprint = hf_identity.fingerprint(weights, self._dtype_name, tokenizer,
                                                     f"{SCORING_VERSION}-{match_batching}")
 
@@ -123,8 +128,19 @@ class HFModel(ModelAdapter):
         except Exception as exc:
             raise ModelError(f"model '{self.name}': loading {self._load_from} failed: {exc}") from exc
 
+    def _converted(self) -> Path:
+        """The transformers folder of the GGUF file (converted on first use, then kept in the cache)."""
+        from harness.models.hf.gguf_cache import converted_folder
+
+        folder, _ = converted_folder(self._gguf_file, self._cache_dir)
+        self._load_from = str(folder)
+        return folder
+
     def _load_tokenizer(self) -> None:
         from transformers import AutoTokenizer
+
+        if self._gguf_file is not None and not Path(self._load_from).is_dir():
+            self._converted()
 
         self._tokenizer = AutoTokenizer.from_pretrained(self._load_from, **self._load_kwargs)
 
