@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from harness.evaluation import Evaluation
 from harness.metrics.semantics import Semantics
+from harness.report.textfmt import plain_table
 from harness.results import MetricValue
 from harness.tasks.aggregate import group_metrics
 
@@ -34,7 +35,4 @@ def format_summary(evaluation: Evaluation) -> str:
                 ci = f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]" if m.ci_low is not None else "-"
                 rows.append((result.model.name, f"group {group}", name, _fmt(m.value), _fmt(m.stderr), ci, str(m.n),
                              _best(m)))
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return plain_table(header, rows)

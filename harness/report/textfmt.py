@@ -1,6 +1,8 @@
 """Plain-text rendering of `evalh compare` results (what the terminal shows)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.report.compare import REGRESSION, CompareResult, TaskComparison
 
 
@@ -67,15 +69,21 @@ def flip_lines(row: TaskComparison, limit: int) -> list[str]:
     return lines
 
 
+def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A terminal table of text cells, left-aligned, as written (tabulate's `simple` format)."""
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=header, tablefmt="simple", disable_numparse=True, stralign="left")
+
+
 def format_compare_text(result: CompareResult, flips_limit: int = 20) -> str:
     """The full terminal report: header, table, notes, flipped items, verdict line."""
     header = (*_HEADER[:7], interval_header(result), *_HEADER[8:])
     rows = [header, *table_rows(result)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
     lines = [f"baseline:  {result.baseline}", f"candidate: {result.candidate}",
              f"alpha {result.alpha:g} (Holm-corrected across {len(result.rows)} test(s)), max drop "
              f"{result.max_drop:g}", ""]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.append(plain_table(rows[0], rows[1:]))
     lines += ["", "delta: candidate - baseline (for a metric best at a value v, the change of |x - v|: "
               "positive is farther from v); MDE: the smallest |delta| the test detects with 80% power."]
     notes = [f"note: {r.task} ({r.model}): {r.note}" for r in result.rows if r.note]
