@@ -98,8 +98,8 @@ def test_fake_report_in_chromium(fake_report, tmp_path):
         assert driver.title == PAYLOAD and js(driver, "return document.getElementById('title').textContent") == PAYLOAD
         assert row_models(driver) == ["fake", "fake:seed=3"]
         columns = js(driver, "return [...document.querySelectorAll('#board th[data-col]')].map(th => th.textContent)")
-        assert columns[:3] == ["Params", "starter_mcacc", "starter_mcacc_norm"]
-        cells = js(driver, "return [...document.querySelectorAll('#board tbody tr')].map(r => r.cells[2].firstChild.textContent)")
+        assert columns[:4] == ["Params", "Averagescaled 0–1", "starter_mcacc", "starter_mcacc_norm"]
+        cells = js(driver, "return [...document.querySelectorAll('#board tbody tr')].map(r => r.cells[3].firstChild.textContent)")
         assert cells == ["0.2500", "0.2292"]  # starter_mc acc of fake and fake:seed=3 (see test_run_fake)
         click_header(driver, "starter_mc", "acc")   # first click: best first
         assert row_models(driver) == ["fake", "fake:seed=3"]
