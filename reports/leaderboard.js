@@ -257,25 +257,32 @@
     if (key) p.set("model", byKey[key].label);
     return "#" + p.toString();
   }
+  /* Select a cell (any part may be null), mark it in the table, open the task's samples and scroll there. */
+  function select(task, metric, key, item) {
+    selected = { task: task, metric: metric, model: key };
+    renderBoard();
+    if (task) showSamples(task, item || "");
+    var target = task ? document.getElementById("samples") : document.querySelector("#board tr.selected-row");
+    if (target) target.scrollIntoView();
+  }
+  var shownHash = null;  /* the hash the page already shows, so its own hashchange does not redo the work */
   /* Only names that exist in the data are used; anything else in the hash is ignored. */
   function applyHash() {
+    if (location.hash === shownHash) return;
+    shownHash = location.hash;
     var hash = location.hash.slice(1);
-    if (hash.indexOf("=") < 0) return false;  /* a plain section anchor */
+    if (hash.indexOf("=") < 0) return;  /* a plain section anchor */
     var p = new URLSearchParams(hash);
     var task = DATA.tasks.filter(function (t) { return t.name === p.get("task"); })[0] || null;
     var model = models.filter(function (m) { return m.label === p.get("model"); })[0] || null;
-    if (!task && !model) return false;
+    if (!task && !model) return;
     var metric = task && task.metrics.indexOf(p.get("metric")) >= 0 ? p.get("metric") : (task ? task.primary : null);
-    selected = { task: task ? task.name : null, metric: metric, model: model ? model.key : null };
-    renderBoard();
-    if (task) showSamples(task.name, p.get("item") || "");
-    (task ? document.getElementById("samples") : document.querySelector("#board tr.selected-row")).scrollIntoView();
-    return true;
+    select(task ? task.name : null, metric, model ? model.key : null, p.get("item"));
   }
   function openCell(task, metric, key) {
-    var link = linkFor(task, metric, key);
-    if (location.hash !== link) location.hash = link;  /* hashchange applies it, and Back returns */
-    else applyHash();
+    select(task, metric, key, "");
+    location.hash = linkFor(task, metric, key);  /* a history entry: Back returns to the previous cell */
+    shownHash = location.hash;
   }
 
   /* ---- score vs parameter count charts --------------------------------------------------------- */

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.report.writer import write_report
-from tests.fixtures.browser import chromium, missing_reason, open_report
+from tests.fixtures.browser import chromium, missing_reason
 from tests.fixtures.synthetic_runs import write_synthetic_runs
 
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
@@ -99,15 +99,13 @@ def viewport(driver, width: int, height: int, *, media: str = "", dark: bool = F
 
 
 def load(driver, report: Path, width: int, height: int, hash_: str = "") -> None:
+    """Open the report afresh (a new document, even when only the hash differs) at this viewport."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     viewport(driver, width, height)
-    driver.get("about:blank")  # a new document even when only the hash differs
-    open_report(driver, Path(str(report)))
-    if hash_:
-        driver.get(report.resolve().as_uri() + hash_)
-        js(driver, "location.reload()")
-        from selenium.webdriver.support.ui import WebDriverWait
-        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
-            "return window.evalhPainted !== undefined && location.hash !== ''"))
+    driver.get("about:blank")
+    driver.get(report.resolve().as_uri() + hash_)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.evalhPainted !== undefined"))
 
 
 def page_overflow(driver) -> list[int]:
@@ -185,6 +183,13 @@ def test_deep_link_opens_the_cell(browser, report):
                            "[td.parentNode.cells[0].textContent, td.dataset.task, td.dataset.metric])")
     assert selected == [["tiny-135m", "synthetic_qa_1", "f1"]]
     assert js(browser, "return document.querySelectorAll('#sample-list .output.selected').length") == 12
+    # a link followed inside the open page (hashchange), down to one item
+    js(browser, "location.hash = '#task=synthetic_mc_0&model=big-7b&item=synthetic_mc_0-0003'")
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(browser, 5).until(lambda d: d.execute_script(
+        "return document.getElementById('task-select').value === 'synthetic_mc_0'"))
+    cards = js(browser, "return [...document.querySelectorAll('#sample-list .sample-card')].map(c => c.dataset.id)")
+    assert cards == ["synthetic_mc_0-0003"]
     # an unknown task or model in the hash is ignored, and no text from it reaches the page
     load(browser, report, 1400, 1000, "#task=" + PAYLOAD + "&model=" + PAYLOAD)
     assert js(browser, "return [typeof window.pwned, document.querySelectorAll('img').length]") == ["undefined", 0]
