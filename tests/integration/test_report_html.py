@@ -37,8 +37,9 @@ def hostile_task(folder: Path) -> Path:
 
 
 def screenshot_path(tmp: Path, name: str) -> Path:
-    """Under EVALH_SCREENSHOT_DIR when set (to keep and look at), else the test's temporary folder."""
-    folder = Path(os.environ.get("EVALH_SCREENSHOT_DIR", tmp))
+    """Under EVALH_TEST_ARTIFACTS (or EVALH_SCREENSHOT_DIR) when set, for CI to keep, else the test's
+    temporary folder."""
+    folder = Path(os.environ.get("EVALH_TEST_ARTIFACTS") or os.environ.get("EVALH_SCREENSHOT_DIR") or tmp)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 
