@@ -23,7 +23,7 @@ from tests.fixtures.synthetic_runs import write_synthetic_runs
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
 PAYLOAD = '<img src=x onerror="window.pwned=1">'
-NO_SIZE = "mystery" + PAYLOAD  # a model whose results record no parameter count, with hostile text in its name
+NO_SIZE = "=mystery" + PAYLOAD  # no parameter count recorded; its name is hostile to pages and spreadsheets
 MODELS = {"tiny-135m": 134_515_008, "mid-1.7b": 1_711_376_384, "big-7b": 7_241_732_096, NO_SIZE: 3_000_000_000}
 VIEWPORTS = [(1400, 1000), (390, 844)]
 LIMITED = "20250101-000000-big-7b"  # this run is rewritten as if run with --limit 10
@@ -198,10 +198,11 @@ def test_deep_link_opens_the_cell(browser, report):
 
 def test_csv_and_json_export_equal_the_table(browser, report):
     load(browser, report, 1400, 1000)
-    js(browser, "document.querySelector('#board th[data-col=\"2\"]').click()")  # sorted by a column: export follows
+    js(browser, "document.querySelector('#board th[data-col=\"0\"]').click()")  # sorted by a column: export follows
     table = js(browser, """return [...document.querySelectorAll('#board tr')].map(r => [...r.cells].map(c =>
         c.querySelector('.task') ? c.querySelector('.task').textContent + ' ' + c.querySelector('.metric').dataset.metric
         : (c.firstChild ? c.firstChild.textContent : '')))""")
+    assert [r[0] for r in table[1:]] == ["tiny-135m", "big-7b", NO_SIZE, "mid-1.7b"]  # not the size order
     for kind in ("csv", "json"):
         for old in browser.downloads.glob("*"):
             old.unlink()
@@ -217,7 +218,9 @@ def test_csv_and_json_export_equal_the_table(browser, report):
         header, body = rows[0], rows[1:]
         shown = [c for c in header if not c.endswith((" ci_low", " ci_high", " n"))]
         assert shown == table[0]
-        assert [r[0] for r in body] == [r[0] for r in table[1:]]  # same models, same order
+        # same models, same order; in the CSV a name that a spreadsheet would run as a formula starts with '
+        guarded = ["'" + r[0] if kind == "csv" and r[0].startswith("=") else r[0] for r in table[1:]]
+        assert [r[0] for r in body] == guarded and ("'" + NO_SIZE in guarded) == (kind == "csv")
         for row, seen in zip(body, table[1:]):
             values = [v for c, v in zip(header, row) if not c.endswith((" ci_low", " ci_high", " n"))]
             for name, v, text in zip(shown[2:], values[2:], seen[2:]):
