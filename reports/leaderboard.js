@@ -23,9 +23,9 @@
      instead of widening a column or breaking mid-word */
   function breakable(tag, cls, text) {
     var node = el(tag, cls), inner = el("bdi");
-    String(text).split(/(?<=[_\/:.])/).forEach(function (part, i) {
-      if (i) inner.append(document.createElement("wbr"));
-      inner.append(part);
+    String(text).split(/([_\/:.])/).forEach(function (part, i) {  /* odd i: a captured joint */
+      if (part) inner.append(part);
+      if (i % 2) inner.append(document.createElement("wbr"));
     });
     node.append(inner);
     return node;

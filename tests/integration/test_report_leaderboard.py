@@ -126,6 +126,7 @@ def test_layout_sticky_column_and_cell_to_samples(browser, report, artifacts, wi
     assert inner == width and scroll_width <= inner  # nothing widens the page, the run metadata included
     box = "document.querySelector('#leaderboard .table-wrap')"
     first = "document.querySelector('#board tbody tr td.model')"
+    js(browser, f"{box}.scrollIntoView()")  # for the screenshot; the page has no sideways scroll to change
     before = js(browser, f"return [{first}.getBoundingClientRect().left, {box}.scrollWidth > {box}.clientWidth]")
     assert before[1]  # this many columns overflow the box at both widths, so the scroll below is real
     js(browser, f"{box}.scrollLeft = 400")
