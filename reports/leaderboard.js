@@ -195,7 +195,7 @@
     box.hidden = false;
   }
 
-  /* ---- exports: the table as shown (its order), with full-precision numbers and CIs ------------ */
+  /* ---- exports: the table as shown (its order), numbers as embedded (4 decimals) with CIs and n -- */
   function exportTable() {
     var header = ["Model", "Params", "Average"], rows = [];
     columns.forEach(function (c) {
