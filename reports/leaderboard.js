@@ -19,6 +19,17 @@
     else node.append(el("bdi", null, text));
     return node;
   }
+  /* like el(), with line-break opportunities (<wbr>) after _ / : . so long names wrap at their joints
+     instead of widening a column or breaking mid-word */
+  function breakable(tag, cls, text) {
+    var node = el(tag, cls), inner = el("bdi");
+    String(text).split(/([_\/:.])/).forEach(function (part, i) {  /* odd i: a captured joint */
+      if (part) inner.append(part);
+      if (i % 2) inner.append(document.createElement("wbr"));
+    });
+    node.append(inner);
+    return node;
+  }
   function iso(text) { return "\u2068" + String(text) + "\u2069"; }
   function svg(tag, attrs, text) {
     var node = document.createElementNS(SVGNS, tag);
@@ -64,42 +75,85 @@
   /* ---- leaderboard table ---------------------------------------------------------------------- */
   var columns = [];
   DATA.tasks.forEach(function (t) { t.metrics.forEach(function (m) { columns.push({ task: t.name, metric: m }); }); });
-  var sortState = { col: -1, dir: 1 };
+  var AVG = "avg";
+  var sortState = { col: -1, dir: 1 };  /* col: -1 parameter order, AVG the average, else a columns index */
+  var selected = { task: null, metric: null, model: null };  /* the cell the URL hash or a click chose */
+
+  /* a model's number in a sortable column, and how good it is (larger is better) */
+  function valueAt(col, key) {
+    if (col === AVG) return DATA.average.values[key];
+    var x = cell(columns[col].task, columns[col].metric, key);
+    return x ? x[0] : null;
+  }
+  function goodnessAt(col, v) { return col === AVG ? v : goodness(columns[col].task, columns[col].metric, v); }
 
   function sortedModels() {
     var list = models.slice();
-    if (sortState.col < 0) return list;
-    var c = columns[sortState.col];
+    if (sortState.col === -1) return list;
     list.sort(function (a, b) {
-      var va = cell(c.task, c.metric, a.key), vb = cell(c.task, c.metric, b.key);
-      va = va ? va[0] : null; vb = vb ? vb[0] : null;
-      if (va === null && vb === null) return 0;
-      if (va === null) return 1;
-      if (vb === null) return -1;
-      return sortState.dir * (goodness(c.task, c.metric, vb) - goodness(c.task, c.metric, va));
+      var va = valueAt(sortState.col, a.key), vb = valueAt(sortState.col, b.key);
+      if ((va === null || va === undefined) && (vb === null || vb === undefined)) return 0;
+      if (va === null || va === undefined) return 1;
+      if (vb === null || vb === undefined) return -1;
+      return sortState.dir * (goodnessAt(sortState.col, vb) - goodnessAt(sortState.col, va));
     });
     return list;
+  }
+
+  function sortHeader(th, col) {
+    th.setAttribute("data-col", String(col));
+    if (sortState.col === col) th.className = sortState.dir > 0 ? "sorted-asc" : "sorted-desc";
+    th.addEventListener("click", function () {
+      sortState = sortState.col === col ? { col: col, dir: -sortState.dir } : { col: col, dir: 1 };  /* best first */
+      renderBoard();
+    });
+  }
+
+  function scoreCell(c, i, m) {
+    var x = cell(c.task, c.metric, m.key);
+    var mark = x ? standing(c.task, c.metric, m.key) : null;  /* best, or tied with it by a paired test */
+    var td = el("td", mark, x ? fmt(x[0]) : "–");
+    td.setAttribute("data-col", String(i));
+    td.setAttribute("data-task", c.task);
+    td.setAttribute("data-metric", c.metric);
+    if (mark === "tied") td.append(el("span", "tie", " ≈"));
+    if (x && x[1] !== null && x[2] !== null) {
+      td.append(el("span", "ci", "[" + fmt(x[1]) + ", " + fmt(x[2]) + "]"));
+      td.title = iso(c.task) + " " + iso(c.metric) + ": 95% CI [" + fmt(x[1]) + ", " + fmt(x[2]) + "], n = " + x[3];
+    }
+    if (selected.task === c.task && selected.metric === c.metric && selected.model === m.key)
+      td.classList.add("selected");
+    if (DATA.samples[c.task] && DATA.samples[c.task].out[m.key]) {  /* a way into this model's samples */
+      td.classList.add("open");
+      td.tabIndex = 0;
+      var open = function () { openCell(c.task, c.metric, m.key); };
+      td.addEventListener("click", open);
+      td.addEventListener("keydown", function (e) { if (e.key === "Enter") open(); });
+    }
+    return td;
   }
 
   function renderBoard() {
     var table = document.getElementById("board");
     table.replaceChildren();
     var head = el("tr");
-    var hm = el("th", null, "Model");
+    var hm = el("th", "model", "Model");
     var hp = el("th", null, "Params");
     hp.setAttribute("data-col", "params");
     hp.addEventListener("click", function () { sortState = { col: -1, dir: 1 }; renderBoard(); });
     if (sortState.col < 0) hp.className = "sorted-asc";
-    head.append(hm, hp);
+    var ha = el("th", null, "Average");
+    ha.append(el("span", "metric", "scaled 0–1"));
+    ha.title = "mean of the primary metrics listed below the table, each placed on its declared range";
+    sortHeader(ha, AVG);
+    ha.classList.add("average");
+    head.append(hm, hp, ha);
     columns.forEach(function (c, i) {
       var th = el("th");
-      th.setAttribute("data-col", String(i));
-      th.append(el("span", "task", c.task), el("span", "metric", c.metric + marker(c.task, c.metric)));
-      if (sortState.col === i) th.className = sortState.dir > 0 ? "sorted-asc" : "sorted-desc";
-      th.addEventListener("click", function () {
-        sortState = sortState.col === i ? { col: i, dir: -sortState.dir } : { col: i, dir: 1 };  /* best first */
-        renderBoard();
-      });
+      var metric = el("span", "metric", c.metric + marker(c.task, c.metric));
+      metric.setAttribute("data-metric", c.metric);
+      th.append(breakable("span", "task", c.task), metric);
+      sortHeader(th, i);
       head.append(th);
     });
     var thead = el("thead"); thead.append(head);
@@ -107,21 +161,128 @@
     sortedModels().forEach(function (m) {
       var tr = el("tr");
       tr.setAttribute("data-model", m.key);
-      tr.append(el("td", "model", m.label), el("td", "params", fmtParams(m.params)));
-      columns.forEach(function (c, i) {
-        var x = cell(c.task, c.metric, m.key);
-        var mark = x ? standing(c.task, c.metric, m.key) : null;  /* best, or tied with it by a paired test */
-        var td = el("td", mark, x ? fmt(x[0]) : "–");
-        if (mark === "tied") td.append(el("span", "tie", " ≈"));
-        if (x && x[1] !== null && x[2] !== null) {
-          td.append(el("span", "ci", "[" + fmt(x[1]) + ", " + fmt(x[2]) + "]"));
-          td.title = iso(c.task) + " " + iso(c.metric) + ": 95% CI [" + fmt(x[1]) + ", " + fmt(x[2]) + "], n = " + x[3];
-        }
-        tr.append(td);
-      });
+      if (selected.model === m.key) tr.className = "selected-row";
+      var avg = DATA.average.values[m.key];
+      tr.append(breakable("td", "model", m.label), el("td", "params", fmtParams(m.params)),
+        el("td", "average", avg === null || avg === undefined ? "–" : fmt(avg)));
+      columns.forEach(function (c, i) { tr.append(scoreCell(c, i, m)); });
       tbody.append(tr);
     });
     table.append(thead, tbody);
+  }
+
+  function renderAverageNote() {
+    var a = DATA.average, note = document.getElementById("average-note");
+    var names = function (list) { return list.map(function (c) { return c[0] + " " + c[1]; }).join(", "); };
+    note.textContent = a.columns.length ?
+      "Average: the mean of " + names(a.columns) + ", each placed on its declared range (0 its worst end, " +
+      "1 its best); a model missing one of them has none." : "Average: no metric with a bounded range and a direction.";
+    if (a.skipped.length) note.textContent += " Not averaged: " + a.skipped.map(function (s) {
+      return s[0] + " " + s[1] + " (" + s[2] + ")"; }).join(", ") + ".";
+  }
+
+  function renderWarnings() {
+    var box = document.getElementById("data-warnings");
+    if (!DATA.warnings.length) return;
+    var list = el("ul"), more = el("details"), rest = el("ul"), FIRST = 3;
+    DATA.warnings.forEach(function (w, i) { (i < FIRST ? list : rest).append(el("li", null, w)); });
+    box.append(el("strong", null, "These runs were not over the same data; their scores side by side are not " +
+      "comparable (evalh compare refuses such pairs):"), list);
+    if (DATA.warnings.length > FIRST) {  /* one line per task: the first few say what, the rest on demand */
+      more.append(el("summary", null, (DATA.warnings.length - FIRST) + " more"), rest);
+      box.append(more);
+    }
+    box.hidden = false;
+  }
+
+  /* ---- exports: the table as shown (its order), numbers as embedded (4 decimals) with CIs and n -- */
+  function exportTable() {
+    var header = ["Model", "Params", "Average"], rows = [];
+    columns.forEach(function (c) {
+      var name = c.task + " " + c.metric;
+      header.push(name, name + " ci_low", name + " ci_high", name + " n");
+    });
+    sortedModels().forEach(function (m) {
+      var avg = DATA.average.values[m.key];
+      var row = [m.label, m.params || null, avg === undefined ? null : avg];
+      columns.forEach(function (c) {
+        var x = cell(c.task, c.metric, m.key) || [null, null, null, null];
+        row.push(x[0], x[1], x[2], x[3]);
+      });
+      rows.push(row);
+    });
+    return { header: header, rows: rows };
+  }
+  /* a CSV field; text that a spreadsheet would run as a formula (= + - @ first) gets a leading ' */
+  function csvField(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "number") return String(v);
+    var s = String(v);
+    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
+    return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+  function download(name, type, text) {
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([text], { type: type }));
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
+  }
+  function setupExports() {
+    document.getElementById("export-csv").addEventListener("click", function () {
+      var t = exportTable();
+      var lines = [t.header].concat(t.rows).map(function (r) { return r.map(csvField).join(","); });
+      download("leaderboard.csv", "text/csv", lines.join("\r\n") + "\r\n");
+    });
+    document.getElementById("export-json").addEventListener("click", function () {
+      var t = exportTable();
+      var declared = columns.map(function (c) {
+        var s = semantics(c.task, c.metric);
+        return { task: c.task, metric: c.metric, range: [s[0], s[1]], higher_is_better: s[2], ideal: s[3] };
+      });
+      download("leaderboard.json", "application/json", JSON.stringify({
+        title: DATA.title, generated_at: DATA.generated_at, evalh_version: DATA.evalh_version, columns: t.header,
+        rows: t.rows, metrics: declared, average: { columns: DATA.average.columns, skipped: DATA.average.skipped },
+        warnings: DATA.warnings }, null, 1));
+    });
+  }
+
+  /* ---- deep links: #task=T&metric=M&model=LABEL&item=ID selects a cell and opens its samples ------- */
+  function linkFor(task, metric, key) {
+    var p = new URLSearchParams();
+    p.set("task", task);
+    if (metric) p.set("metric", metric);
+    if (key) p.set("model", byKey[key].label);
+    return "#" + p.toString();
+  }
+  /* Select a cell (any part may be null), mark it in the table, open the task's samples and scroll there. */
+  function select(task, metric, key, item) {
+    selected = { task: task, metric: metric, model: key };
+    renderBoard();
+    if (task) showSamples(task, item || "");
+    var target = task ? document.getElementById("samples") : document.querySelector("#board tr.selected-row");
+    if (target) target.scrollIntoView();
+  }
+  var shownHash = null;  /* the hash the page already shows, so its own hashchange does not redo the work */
+  /* Only names that exist in the data are used; anything else in the hash is ignored. */
+  function applyHash() {
+    if (location.hash === shownHash) return;
+    shownHash = location.hash;
+    var hash = location.hash.slice(1);
+    if (hash.indexOf("=") < 0) return;  /* a plain section anchor */
+    var p = new URLSearchParams(hash);
+    var task = DATA.tasks.filter(function (t) { return t.name === p.get("task"); })[0] || null;
+    var model = models.filter(function (m) { return m.label === p.get("model"); })[0] || null;
+    if (!task && !model) return;
+    var metric = task && task.metrics.indexOf(p.get("metric")) >= 0 ? p.get("metric") : (task ? task.primary : null);
+    select(task ? task.name : null, metric, model ? model.key : null, p.get("item"));
+  }
+  function openCell(task, metric, key) {
+    select(task, metric, key, "");
+    location.hash = linkFor(task, metric, key);  /* a history entry: Back returns to the previous cell */
+    shownHash = location.hash;
   }
 
   /* ---- score vs parameter count charts --------------------------------------------------------- */
@@ -193,6 +354,13 @@
   function renderCharts() {
     var grid = document.getElementById("chart-grid");
     DATA.tasks.forEach(function (t) { grid.append(chart(t.name, t.primary)); });
+    var unsized = models.filter(function (m) { return !m.params; });
+    if (!unsized.length) return;
+    var note = document.getElementById("chart-note");
+    note.append("Not in these charts (their results record no parameter count or size label): ");
+    unsized.forEach(function (m, i) { if (i) note.append(", "); note.append(el("bdi", null, m.label)); });
+    note.append(". They are in the table.");
+    note.hidden = false;
   }
 
   /* ---- bias panel -------------------------------------------------------------------------------- */
@@ -225,12 +393,23 @@
         });
         table.append(tr);
       });
-      panel.append(table);
+      var wrap = el("div", "table-wrap");
+      wrap.append(table);
+      panel.append(wrap);
     });
   }
 
   /* ---- samples drill-down ------------------------------------------------------------------------ */
   var shown = PAGE;
+  /* A per-item score's colour class from the metric's declared semantics [low, high, higher is better, ideal]:
+     its place between the worst and best end of the range; good in the top third, bad in the bottom third.
+     No colour where the range is unbounded or best is an ideal value (one item is not near or far from it). */
+  function grade(s, v) {
+    if (!s || v === null || v === undefined || s[3] !== null || s[0] === null || s[1] === null) return null;
+    var place = (v - s[0]) / (s[1] - s[0]);
+    if (!s[2]) place = 1 - place;
+    return place >= 2 / 3 ? "score-good" : place <= 1 / 3 ? "score-bad" : "score-mid";
+  }
   function primaryScores(task, i) {
     var s = DATA.samples[task], t = DATA.tasks.filter(function (x) { return x.name === task; })[0];
     return models.map(function (m) {
@@ -286,22 +465,20 @@
     var card = el("div", "sample-card");
     card.setAttribute("data-id", item[0]);
     var head = el("div", "head", item[0]); head.append(el("span", "hash", item[1])); card.append(head);
-    card.append(el("div", "muted", "prompt"), el("pre", "prompt", item[2]));
-    if (item[4]) card.append(choiceTable(item, task, i));
+    /* pairs scored sentence by sentence (bias probes) have no prompt: no empty box for it */
+    if (item[2]) card.append(el("div", "muted", "prompt"), el("pre", "prompt", item[2]));
+    if (item[4]) { var wrap = el("div", "table-wrap"); wrap.append(choiceTable(item, task, i)); card.append(wrap); }
     else card.append(el("div", "muted", "target"), el("pre", "target", Array.isArray(item[3]) ? item[3].join("\n") : item[3]));
     var outs = el("div", "outputs");
     models.forEach(function (m) {
       var o = s.out[m.key] && s.out[m.key][i];
       if (!o) return;
-      var box = el("div", "output"); box.setAttribute("data-model", m.key);
+      var box = el("div", m.key === selected.model ? "output selected" : "output");
+      box.setAttribute("data-model", m.key);
       box.append(el("div", "who", m.label), el("pre", "response", chosen(item, o)));
       var scores = el("div", "scores");
       Object.keys(o[2] || {}).forEach(function (k) {
-        var v = o[2][k], s = t.semantics[k] || [null, null, true, null];
-        if (s[3] !== null) { scores.append(el("span", null, k + " " + fmt(v) + "  ")); return; }  /* no per-item best */
-        var good = s[2] ? v >= 1 : v <= 0;
-        scores.append(el("span", v === null ? null : (good ? "score-good" : (v === 0 || v === 1 ? "score-bad" : null)),
-          iso(k) + " " + fmt(v) + "  "));
+        scores.append(el("span", grade(t.semantics[k], o[2][k]), iso(k) + " " + fmt(o[2][k]) + "  "));
       });
       box.append(scores);
       outs.append(box);
@@ -323,6 +500,14 @@
       (hits.length > shown ? " (showing " + shown + ")" : "");
     document.getElementById("sample-more").hidden = hits.length <= shown;
   }
+  /* the drill-down on one task, all its items, searched for `query` (a deep link's item id) */
+  function showSamples(task, query) {
+    document.getElementById("task-select").value = task;
+    document.getElementById("sample-search").value = query;
+    document.getElementById("sample-filter").value = "all";
+    shown = PAGE;
+    renderSamples();
+  }
   function setupSamples() {
     var select = document.getElementById("task-select");
     DATA.tasks.forEach(function (t) { var o = el("option", null, t.name); o.value = t.name; select.append(o); });
@@ -335,15 +520,17 @@
   }
 
   /* ---- run metadata ------------------------------------------------------------------------------ */
+  /* in a box of its own that scrolls sideways: long fingerprints must not widen the page */
   function kvTable(rows, header) {
-    var table = el("table", "meta-table"), tr = el("tr");
+    var wrap = el("div", "table-wrap"), table = el("table", "meta-table"), tr = el("tr");
+    wrap.append(table);
     header.forEach(function (h) { tr.append(el("th", null, h)); });
     table.append(tr);
     rows.forEach(function (r) {
       var row = el("tr"); r.forEach(function (v) { row.append(el("td", null, v === null || v === undefined ? "–" : v)); });
       table.append(row);
     });
-    return table;
+    return wrap;
   }
   function renderMeta() {
     var panel = document.getElementById("meta-panel");
@@ -378,11 +565,16 @@
 
   document.getElementById("subtitle").textContent = models.length + " model(s) · " + DATA.tasks.length +
     " task(s) · generated " + DATA.generated_at + " by evalh " + DATA.evalh_version;
+  renderWarnings();
   renderBoard();
+  renderAverageNote();
+  setupExports();
   renderCharts();
   renderBias();
   setupSamples();
   renderMeta();
+  applyHash();
+  window.addEventListener("hashchange", applyHash);
   window.evalhRendered = performance.now();
   /* the next frame after layout and paint: what a reader waits for (benchmarks/report_size.py) */
   requestAnimationFrame(function () { setTimeout(function () { window.evalhPainted = performance.now(); }, 0); });

@@ -118,15 +118,22 @@ def _response(sample: SampleRecord) -> str:
     return ""
 
 
-def _check_task(task: str, base: LoadedRun, cand: LoadedRun) -> list[tuple[SampleRecord, SampleRecord]]:
-    """The matched sample pairs of a task, or a MismatchError saying what differs."""
+def check_same_data(task: str, base: LoadedRun, cand: LoadedRun, where: str | None = None) -> None:
+    """A MismatchError when the two runs' results say they ran `task` in another version or on other data
+    (dataset fingerprint: different data or --limit). Reads results.json only; the leaderboard uses it too."""
     b, c = base.result.tasks[task], cand.result.tasks[task]
-    where = f"task {task}: baseline {base.path.name} vs candidate {cand.path.name}"
+    where = where or f"task {task}: baseline {base.path.name} vs candidate {cand.path.name}"
     if b.version != c.version:
         raise MismatchError(f"{where}: task version {b.version} vs {c.version}")
     if b.dataset.fingerprint != c.dataset.fingerprint:
         raise MismatchError(f"{where}: dataset fingerprint {b.dataset.fingerprint} vs {c.dataset.fingerprint} "
                             f"({b.dataset.rows_used} vs {c.dataset.rows_used} rows used; different data or --limit)")
+
+
+def _check_task(task: str, base: LoadedRun, cand: LoadedRun) -> list[tuple[SampleRecord, SampleRecord]]:
+    """The matched sample pairs of a task, or a MismatchError saying what differs."""
+    where = f"task {task}: baseline {base.path.name} vs candidate {cand.path.name}"
+    check_same_data(task, base, cand, where)
     base_samples = _by_id(base, task, where)
     cand_samples = _by_id(cand, task, where)
     if set(base_samples) != set(cand_samples) or not base_samples:

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from harness.version import __version__
+from harness.report.board import average, data_warnings
 from harness.report.comparison import Comparison, ModelColumn, TaskRow
 from harness.results import SampleRecord
 
@@ -92,6 +93,12 @@ def _band(comparison: Comparison, task: str, metric: str, steps: int = 12) -> li
     return out
 
 
+def _average(comparison: Comparison) -> dict[str, Any]:
+    found = average(comparison)
+    return {"columns": [list(c) for c in found.columns], "skipped": [list(s) for s in found.skipped],
+            "values": {key: _num(v) for key, v in found.values.items()}}
+
+
 def build_payload(comparison: Comparison, *, title: str, max_samples: int | None = None) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data (no NaN: missing numbers are null)."""
     return {
@@ -101,6 +108,8 @@ def build_payload(comparison: Comparison, *, title: str, max_samples: int | None
         "models": [_model_entry(m) for m in comparison.models],
         "tasks": [_task_entry(comparison, t) for t in comparison.tasks],
         "cells": _cells(comparison),
+        "average": _average(comparison),
+        "warnings": data_warnings(comparison),
         "trends": {f"{task}\x1f{metric}": [_num(t.slope, 6), _num(t.intercept, 6), _num(t.r2, 4),
                                              _band(comparison, task, metric)]
                    for (task, metric), t in comparison.trends.items()},

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.errors import EvalhError
 from harness.paths import writable_folder
+from harness.report.board import data_warnings
 from harness.report.comparison import Comparison, build_comparison
 from harness.report.loading import load_runs
 
@@ -51,6 +52,7 @@ def write_report(runs: Sequence[str], out_dir: Path, *, title: str = "evalh lead
     stopped = [str(m.run.path) for m in comparison.models if m.run.result.status == "incomplete"]
     if stopped:
         files.notes.append(f"incomplete run(s), stopped before their end: {', '.join(stopped)}")
+    files.notes.extend(f"not the same data: {w}" for w in data_warnings(comparison))
     without = [m.label for m in comparison.models if not m.run.has_samples]
     if without:
         files.notes.append(f"no samples.jsonl for {', '.join(without)}: no drill-down for them")

@@ -37,8 +37,9 @@ def hostile_task(folder: Path) -> Path:
 
 
 def screenshot_path(tmp: Path, name: str) -> Path:
-    """Under EVALH_SCREENSHOT_DIR when set (to keep and look at), else the test's temporary folder."""
-    folder = Path(os.environ.get("EVALH_SCREENSHOT_DIR", tmp))
+    """Under EVALH_TEST_ARTIFACTS (or EVALH_SCREENSHOT_DIR) when set, for CI to keep, else the test's
+    temporary folder."""
+    folder = Path(os.environ.get("EVALH_TEST_ARTIFACTS") or os.environ.get("EVALH_SCREENSHOT_DIR") or tmp)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 
@@ -98,8 +99,8 @@ def test_fake_report_in_chromium(fake_report, tmp_path):
         assert driver.title == PAYLOAD and js(driver, "return document.getElementById('title').textContent") == PAYLOAD
         assert row_models(driver) == ["fake", "fake:seed=3"]
         columns = js(driver, "return [...document.querySelectorAll('#board th[data-col]')].map(th => th.textContent)")
-        assert columns[:3] == ["Params", "starter_mcacc", "starter_mcacc_norm"]
-        cells = js(driver, "return [...document.querySelectorAll('#board tbody tr')].map(r => r.cells[2].firstChild.textContent)")
+        assert columns[:4] == ["Params", "Averagescaled 0–1", "starter_mcacc", "starter_mcacc_norm"]
+        cells = js(driver, "return [...document.querySelectorAll('#board tbody tr')].map(r => r.cells[3].firstChild.textContent)")
         assert cells == ["0.2500", "0.2292"]  # starter_mc acc of fake and fake:seed=3 (see test_run_fake)
         click_header(driver, "starter_mc", "acc")   # first click: best first
         assert row_models(driver) == ["fake", "fake:seed=3"]

@@ -53,7 +53,7 @@ def test_real_models_report(report, tmp_path):
         assert row_models(driver) == ["smollm2-135m", "gemma3-270m", "fake"]  # by size; unknown size last
         params = js(driver, "return [...document.querySelectorAll('#board tbody tr')].map(r => r.cells[1].textContent)")
         assert params == ["135M", "268M", "–"]
-        shown = js(driver, "return [...document.querySelectorAll('#board tbody tr')].slice(0, 2).map(r => r.cells[2].firstChild.textContent)")
+        shown = js(driver, "return [...document.querySelectorAll('#board tbody tr')].slice(0, 2).map(r => r.querySelector('td[data-task=starter_mc][data-metric=acc]').firstChild.textContent)")
         assert shown == [f"{a:.4f}" for a in acc]
         click_header(driver, "starter_mc", "acc")
         best_first = ["smollm2-135m", "gemma3-270m"] if acc[0] >= acc[1] else ["gemma3-270m", "smollm2-135m"]
