@@ -76,6 +76,7 @@
   var columns = [];
   DATA.tasks.forEach(function (t) { t.metrics.forEach(function (m) { columns.push({ task: t.name, metric: m }); }); });
   var AVG = "avg";
+  var HAS_AVG = DATA.average.columns.length > 0;
   var sortState = { col: -1, dir: 1 };  /* col: -1 parameter order, AVG the average, else a columns index */
   var selected = { task: null, metric: null, model: null };  /* the cell the URL hash or a click chose */
 
@@ -142,12 +143,15 @@
     hp.setAttribute("data-col", "params");
     hp.addEventListener("click", function () { sortState = { col: -1, dir: 1 }; renderBoard(); });
     if (sortState.col < 0) hp.className = "sorted-asc";
-    var ha = el("th", null, "Average");
-    ha.append(el("span", "metric", "scaled 0–1"));
-    ha.title = "mean of the primary metrics listed below the table, each placed on its declared range";
-    sortHeader(ha, AVG);
-    ha.classList.add("average");
-    head.append(hm, hp, ha);
+    head.append(hm, hp);
+    if (HAS_AVG) {  /* only where some metric can be averaged */
+      var ha = el("th", null, "Average");
+      ha.append(el("span", "metric", "scaled 0–1"));
+      ha.title = "mean of the primary metrics listed below the table, each placed on its declared range";
+      sortHeader(ha, AVG);
+      ha.classList.add("average");
+      head.append(ha);
+    }
     columns.forEach(function (c, i) {
       var th = el("th");
       var metric = el("span", "metric", c.metric + marker(c.task, c.metric));
@@ -163,8 +167,8 @@
       tr.setAttribute("data-model", m.key);
       if (selected.model === m.key) tr.className = "selected-row";
       var avg = DATA.average.values[m.key];
-      tr.append(breakable("td", "model", m.label), el("td", "params", fmtParams(m.params)),
-        el("td", "average", avg === null || avg === undefined ? "–" : fmt(avg)));
+      tr.append(breakable("td", "model", m.label), el("td", "params", fmtParams(m.params)));
+      if (HAS_AVG) tr.append(el("td", "average", avg === null || avg === undefined ? "–" : fmt(avg)));
       columns.forEach(function (c, i) { tr.append(scoreCell(c, i, m)); });
       tbody.append(tr);
     });
@@ -176,7 +180,7 @@
     var names = function (list) { return list.map(function (c) { return c[0] + " " + c[1]; }).join(", "); };
     note.textContent = a.columns.length ?
       "Average: the mean of " + names(a.columns) + ", each placed on its declared range (0 its worst end, " +
-      "1 its best); a model missing one of them has none." : "Average: no metric with a bounded range and a direction.";
+      "1 its best); a model missing one of them has none." : "No average column: no metric here has a bounded range and a direction.";
     if (a.skipped.length) note.textContent += " Not averaged: " + a.skipped.map(function (s) {
       return s[0] + " " + s[1] + " (" + s[2] + ")"; }).join(", ") + ".";
   }
@@ -197,14 +201,15 @@
 
   /* ---- exports: the table as shown (its order), numbers as embedded (4 decimals) with CIs and n -- */
   function exportTable() {
-    var header = ["Model", "Params", "Average"], rows = [];
+    var header = HAS_AVG ? ["Model", "Params", "Average"] : ["Model", "Params"], rows = [];
     columns.forEach(function (c) {
       var name = c.task + " " + c.metric;
       header.push(name, name + " ci_low", name + " ci_high", name + " n");
     });
     sortedModels().forEach(function (m) {
       var avg = DATA.average.values[m.key];
-      var row = [m.label, m.params || null, avg === undefined ? null : avg];
+      var row = [m.label, m.params || null];
+      if (HAS_AVG) row.push(avg === undefined ? null : avg);
       columns.forEach(function (c) {
         var x = cell(c.task, c.metric, m.key) || [null, null, null, null];
         row.push(x[0], x[1], x[2], x[3]);
@@ -331,8 +336,8 @@
       var edge = band.map(function (p) { return X(p[0]) + "," + Y(p[2]); })
         .concat(band.slice().reverse().map(function (p) { return X(p[0]) + "," + Y(p[1]); }));
       if (edge.length) g.append(svg("polygon", { points: edge.join(" "), "class": "band" }));
-      var a = Math.min.apply(null, xs), b = Math.max.apply(null, xs);
-      g.append(svg("line", { x1: X(a), y1: Y(trend[1] + trend[0] * a), x2: X(b), y2: Y(trend[1] + trend[0] * b),
+      var fit = trend[3].filter(function (p) { return p[3] !== null; });
+      g.append(svg("polyline", { points: fit.map(function (p) { return X(p[0]) + "," + Y(p[3]); }).join(" "),
         "class": "trend" }));
     }
     pts.forEach(function (p, i) {

@@ -81,7 +81,8 @@ MIN_TREND_SIZES = 3
 @dataclass(frozen=True)
 class Trend:
     """Least-squares line score = intercept + slope * log10(parameters) over the models with a size, with
-    the 95% confidence band of the fitted line (t with points - 2 degrees of freedom)."""
+    the 95% confidence band of the fitted line (t with points - 2 degrees of freedom). `low`/`high` is the
+    metric's range: what is drawn (`fitted`, `band`) is clipped to it, since no score lies outside it."""
 
     slope: float
     intercept: float
@@ -90,19 +91,30 @@ class Trend:
     mean_x: float = 0.0
     sxx: float = 1.0
     residual_sd: float = 0.0
+    low: float | None = None
+    high: float | None = None
 
     def at(self, parameters: float) -> float:
+        """The line itself at `parameters` (unclipped)."""
         return self.intercept + self.slope * math.log10(parameters)
 
+    def clip(self, value: float) -> float:
+        value = value if self.low is None else max(self.low, value)
+        return value if self.high is None else min(self.high, value)
+
+    def fitted(self, parameters: float) -> float:
+        """The line at `parameters`, inside the metric's range."""
+        return self.clip(self.at(parameters))
+
     def band(self, parameters: float, alpha: float = 0.05) -> tuple[float, float]:
-        """The confidence band of the fitted line at `parameters`."""
+        """The confidence band of the fitted line at `parameters`, inside the metric's range."""
         from scipy import stats
 
         x = math.log10(parameters)
         half = float(stats.t.ppf(1 - alpha / 2, self.points - 2)) * self.residual_sd * math.sqrt(
             1 / self.points + (x - self.mean_x) ** 2 / self.sxx)
         centre = self.at(parameters)
-        return centre - half, centre + half
+        return self.clip(centre - half), self.clip(centre + half)
 
 
 @dataclass(frozen=True)
@@ -140,8 +152,10 @@ def order_by_size(runs: Sequence[LoadedRun]) -> list[LoadedRun]:
     return sorted(runs, key=lambda r: (model_size(r) is None, model_size(r) or 0.0, r.label))
 
 
-def fit_trend(points: Sequence[tuple[float, float]]) -> Trend | None:
-    """Fit score against log10(parameters); None with fewer than MIN_TREND_SIZES distinct sizes."""
+def fit_trend(points: Sequence[tuple[float, float]], low: float | None = None,
+              high: float | None = None) -> Trend | None:
+    """Fit score against log10(parameters), for a metric whose range is [low, high]; None with fewer than
+    MIN_TREND_SIZES distinct sizes."""
     xs = [math.log10(p) for p, _ in points]
     ys = [s for _, s in points]
     if len(set(xs)) < MIN_TREND_SIZES:
@@ -153,7 +167,7 @@ def fit_trend(points: Sequence[tuple[float, float]]) -> Trend | None:
     total = sum((y - mean_y) ** 2 for y in ys)
     residual = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys))
     return Trend(slope, intercept, 1.0 - residual / total if total > 0 else None, len(xs), mean_x, sxx,
-                 math.sqrt(residual / (len(xs) - 2)))
+                 math.sqrt(residual / (len(xs) - 2)), low, high)
 
 
 def _labels(runs: Sequence[LoadedRun]) -> list[str]:
@@ -192,7 +206,9 @@ def build_comparison(runs: Sequence[LoadedRun]) -> Comparison:
     for task in tasks:
         for metric in task.metrics:
             points = comparison.points(task.name, metric)
-            trend = fit_trend([(m.parameters, score) for m, score in points])
+            semantics = comparison.cell(task.name, metric, points[0][0].key).semantics if points else None
+            trend = fit_trend([(m.parameters, score) for m, score in points],
+                              *((semantics.low, semantics.high) if semantics else (None, None)))
             if trend is not None:
                 comparison.trends[(task.name, metric)] = trend
         comparison.standing[(task.name, task.primary)] = column_standing(by_key, task.name, task.primary)

@@ -81,7 +81,8 @@ def _samples(comparison: Comparison, task: str, limit: int | None) -> dict[str, 
 
 
 def _band(comparison: Comparison, task: str, metric: str, steps: int = 12) -> list[list[float | None]]:
-    """The trend's 95% confidence band as [log10(parameters), low, high] points across the sizes."""
+    """The trend's 95% confidence band and line as [log10(parameters), low, high, fit] points across the
+    sizes, inside the metric's range."""
     trend = comparison.trends[(task, metric)]
     sizes = [math.log10(model.parameters) for model, _ in comparison.points(task, metric)]
     lo, hi = min(sizes), max(sizes)
@@ -89,7 +90,7 @@ def _band(comparison: Comparison, task: str, metric: str, steps: int = 12) -> li
     for k in range(steps + 1):
         x = lo + (hi - lo) * k / steps
         low, high = trend.band(10**x)
-        out.append([_num(x, 4), _num(low, 6), _num(high, 6)])
+        out.append([_num(x, 4), _num(low, 6), _num(high, 6), _num(trend.fitted(10**x), 6)])
     return out
 
 

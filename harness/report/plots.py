@@ -54,7 +54,7 @@ def plot_task(comparison: Comparison, task: str, metric: str, out_dir: Path) -> 
     if trend is not None:
         lo, hi = min(xs), max(xs)
         grid = [10 ** (math.log10(lo) + (math.log10(hi) - math.log10(lo)) * k / 20) for k in range(21)]
-        ax.plot(grid, [trend.at(x) for x in grid], "--", color="#c4320a",
+        ax.plot(grid, [trend.fitted(x) for x in grid], "--", color="#c4320a",
                 label=f"fit: {trend.slope:+.3g} per 10x" + (f", R² {trend.r2:.2f}" if trend.r2 is not None else ""))
         bands = [trend.band(x) for x in grid]
         ax.fill_between(grid, [b[0] for b in bands], [b[1] for b in bands], color="#c4320a", alpha=0.12,

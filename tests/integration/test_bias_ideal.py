@@ -79,7 +79,7 @@ def test_leaderboard_in_chromium_highlights_and_sorts_by_distance_to_half(tmp_pa
         header = js(driver, "return [...document.querySelectorAll('#board th .metric')].map(m => m.textContent)")
         assert header[0] == "pct_stereotype →0.5"
         marks = js(driver, "return Object.fromEntries([...document.querySelectorAll('#board tbody tr')].map(r => "
-                           "[r.cells[0].textContent, r.cells[2].className]))")
+                           "[r.cells[0].textContent, r.cells[2].classList.contains('best') ? 'best' : '']))")
         assert marks == {"anti": "", "fair": "best", "biased": ""}
         click_header(driver, "starter_bias_pairs", "pct_stereotype")  # first click: best first
         assert row_models(driver) == ["fair", "anti", "biased"]  # distances 0.04, 0.29, 0.42

@@ -13,6 +13,7 @@ from harness.report.html import csp_hash, embed_json, render_html
 from harness.report.junit import compare_junit
 from harness.report.loading import expand_run_paths, load_runs
 from harness.report.markdown import compare_markdown, md_escape, summary_markdown
+from harness.report.payload import build_payload
 from tests.fixtures.synthetic_runs import write_synthetic_runs
 from harness.results import read_result, write_result
 
@@ -41,6 +42,35 @@ def test_fit_trend_known_line():
     assert noisy.slope == pytest.approx(0.15) and noisy.r2 == pytest.approx(0.75)
     assert fit_trend([(1e8, 0.3), (1e8, 0.4)]) is None
     assert fit_trend([(1e8, 0.3), (1e9, 0.5)]) is None  # two sizes: a line fits exactly and says nothing
+
+
+def test_a_trend_and_its_band_stay_inside_the_metrics_range():
+    points = [(1e8, 0.0), (1e9, 1.0), (1e10, 1.0)]  # the line reaches 1.17 at 10B, its band further
+    free, bounded = fit_trend(points), fit_trend(points, 0.0, 1.0)
+    assert free.at(1e10) > 1.0 and free.band(1e10)[1] > 1.0 and free.band(1e8)[0] < 0.0
+    for size in (1e8, 3e8, 1e9, 3e9, 1e10):
+        low, high = bounded.band(size)
+        assert 0.0 <= low <= bounded.fitted(size) <= high <= 1.0
+    assert bounded.fitted(1e10) == 1.0 and bounded.slope == free.slope
+
+
+def test_every_drawn_trend_of_a_report_lies_in_its_metrics_range(runs_dir):
+    comparison = build_comparison(load_runs([str(runs_dir)]))
+    data = build_payload(comparison, title="t")
+    assert data["trends"]
+    for key, (_, _, _, band) in data["trends"].items():
+        task, metric = key.split("\x1f")
+        semantics = data_semantics(data, task, metric)
+        for _, low, high, fit in band:
+            for value in (low, high, fit):
+                assert semantics.contains(value), (task, metric, value)
+
+
+def data_semantics(data, task, metric):
+    from harness.metrics.semantics import Semantics
+
+    low, high, higher_is_better, ideal = next(t for t in data["tasks"] if t["name"] == task)["semantics"][metric]
+    return Semantics(low, high, higher_is_better, ideal)
 
 
 def test_comparison_orders_models_by_size(runs_dir):
