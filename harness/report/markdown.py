@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from harness.report.board import data_warnings
 from harness.report.compare import REGRESSION, CompareResult
 from harness.report.comparison import Comparison
 from harness.report.textfmt import fmt_value, interval_header, one_line, table_rows, verdict_line
@@ -56,7 +57,12 @@ def summary_markdown(comparison: Comparison, title: str = "evalh leaderboard") -
     """One row per model (smallest first), one column per task (its primary metric); value [95% CI]."""
     columns = [(t.name, t.primary) for t in comparison.tasks]
     head = ["model", "params", *(f"{md_escape(t)} ({md_escape(m)}{_marker(comparison, t, m)})" for t, m in columns)]
-    lines = [f"## {md_escape(title)}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"## {md_escape(title)}", ""]
+    warnings = data_warnings(comparison)
+    if warnings:  # scores side by side that are not over the same data
+        lines += ["> **Warning: these runs are not over the same data.**  "]
+        lines += [f"> {md_escape(w)}  " for w in warnings] + [""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for model in comparison.models:
         values = [_cell_text(comparison, t, m, model.key) for t, m in columns]
         lines.append("| " + " | ".join([md_escape(model.label), fmt_params(model.parameters), *values]) + " |")

@@ -7,6 +7,7 @@ import pytest
 from harness.report.board import average, data_warnings
 from harness.report.comparison import build_comparison
 from harness.report.loading import load_runs
+from harness.report.markdown import summary_markdown
 from tests.fixtures.synthetic_runs import write_synthetic_runs
 
 MODELS = {"tiny-135m": 135_000_000, "mid-1b": 1_000_000_000, "big-7b": 7_000_000_000}
@@ -48,6 +49,10 @@ def test_a_different_limit_and_version_are_named(runs_dir, tmp_path):
     assert "(10 vs 8 rows used; different data or --limit)" in warnings[1]
     assert warnings[2] == "task synthetic_qa_1: tiny-135m vs mid-1b: task version 1 vs 2"
     assert len(warnings) == 3
+    summary = summary_markdown(build_comparison(load_runs(edited(runs_dir, tmp_path / "again", limited))))
+    assert "> **Warning: these runs are not over the same data.**" in summary
+    assert "> --limit differs between runs: tiny-135m: none, mid-1b: 8, big-7b: none" in summary
+    assert "Warning" not in summary_markdown(build_comparison(load_runs([str(runs_dir)])))
 
 
 def test_average_places_each_primary_metric_on_its_range(runs_dir, tmp_path):
