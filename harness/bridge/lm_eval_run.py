@@ -30,7 +30,7 @@ class LmEvalTask:
 
 
 def run_lm_eval_task(spec: LmEvalTask, model: ModelAdapter, *, ask: Callable[[Sequence[Request]], list] | None = None,
-                     limit: int | None = None, num_fewshot: int | None = None, seed: int = 1234,
+                     limit: int | float | None = None, num_fewshot: int | None = None, seed: int = 1234,
                      apply_chat_template: bool = False, data_dir: Path | None = None
                      ) -> tuple[TaskResult, list[SampleRecord]]:
     """Evaluate an lm-eval task with lm-eval's own prompts and metrics; results in evalh's form. lm-eval's
