@@ -201,5 +201,5 @@ def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None], d
         prompt=item.prompt, target=target, choices=list(item.choices) if item.choices else None,
         logprobs=list(outcome.logprobs) if outcome.logprobs is not None else None,
         is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
-        response=outcome.response, scores=scores, details=details, row=item.row,
+        response=outcome.response, rolling=outcome.rolling, scores=scores, details=details, row=item.row,
     )
