@@ -69,12 +69,18 @@ def load_model(spec: str, options: LoadOptions | None = None) -> ModelAdapter:
             factory = factories[prefix].load()
         except Exception as exc:  # a broken plugin names itself instead of a traceback
             raise ModelError(f"model adapter '{prefix}' failed to load: {exc}") from None
+        if options.model_args and prefix != "hf":
+            raise ModelError(f"model '{spec}': --model_args ({', '.join(k for k, _ in options.model_args)}) apply to "
+                             "transformers (hf) models only")
         return factory(rest, options=options, display=spec)
     return create_hf(spec, options=options, display=spec)
 
 
 def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
     """Entry point of the transformers adapter (`hf:NAME`, and any name without a prefix)."""
+    from harness.models.hf.identity import check_peft
+
+    check_peft(display, dict(options.model_args).get("peft"))  # before torch loads: seconds, not tens
     from harness.models.hf.model import HFModel  # imports torch/transformers: only now
 
     common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size,

@@ -36,6 +36,8 @@ def test_lm_eval_flags_with_the_fake_model(tmp_path):
     (["-m", "hf", "--model_args", "pretrained=x,dtype=float32", "--dtype", "bfloat16"],
      "model_args dtype=float32 conflicts with --dtype bfloat16"),
     (["-m", "fake", "--limit", "1.5"], "option 'limit' (from command line)"),
+    (["-m", "fake", "--model_args", "revision=main"],
+     "model 'fake': --model_args (revision) apply to transformers (hf) models only"),
 ])
 def test_bad_lm_eval_spellings_are_named(tmp_path, args, message):
     out = run(*args, "-t", "starter_mc", "--output-dir", str(tmp_path))

@@ -47,7 +47,7 @@ class HFModel(ModelAdapter):
         self.name = name
         load_args = dict(load_args or {})
         revision = load_args.pop("revision", None) or revision
-        self._peft = _check_peft(name, load_args.pop("peft", None))
+        self._peft = hf_identity.check_peft(name, load_args.pop("peft", None))
         max_length = load_args.pop("max_length", None)
         self._model_kwargs = {k: load_args.pop(k) for k in ("attn_implementation", "device_map") if k in load_args}
         trust = bool(load_args.pop("trust_remote_code", False))
@@ -480,18 +480,6 @@ class HFSession(Session):
 
     def close(self) -> None:
         self.task = TaskPlan([])
-
-
-def _check_peft(name: str, adapter: str | None) -> str | None:
-    """The PEFT adapter to load on top of the model, checked before anything loads."""
-    if adapter is None:
-        return None
-    import importlib.util
-
-    if importlib.util.find_spec("peft") is None:
-        raise ModelError(f"model '{name}': model_args peft={adapter} needs the 'peft' package, which is not "
-                         "installed (pip install 'evalh[peft]')")
-    return adapter
 
 
 def rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> list[tuple[list[int], list[int]]]:
