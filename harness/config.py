@@ -72,11 +72,6 @@ class RunConfig(BaseModel):
             raise ValueError(f"expected a whole number of items (1 or more) or a fraction between 0 and 1, got {value}")
         return None if number is None else (number if number < 1 else int(number))
 
-    @field_validator("model_args", mode="before")
-    @classmethod
-    def _parse_model_args(cls, value: Any) -> Any:
-        return parse_model_args(value) if isinstance(value, str) else value
-
     @model_validator(mode="before")
     @classmethod
     def _apply_pretrained_and_dtype(cls, data: Any) -> Any:
@@ -84,7 +79,12 @@ class RunConfig(BaseModel):
         if not isinstance(data, dict) or not data.get("model_args"):
             return data
         data = dict(data)
-        args = parse_model_args(data["model_args"]) if isinstance(data["model_args"], str) else dict(data["model_args"])
+        raw = data["model_args"]
+        if isinstance(raw, dict):  # a config file's mapping is checked as the command line's text is
+            raw = ",".join(f"{key}={value}" for key, value in raw.items())
+        if not isinstance(raw, str):
+            raise ValueError(f"model_args: expected key=value,... or a mapping, got {raw!r}")
+        args = parse_model_args(raw)
         pretrained, dtype = args.pop("pretrained", None), args.pop("dtype", None)
         if pretrained is not None:
             models = data.get("models") or ["hf"]
