@@ -90,13 +90,14 @@ def rescore(run_dir: Path, output_dir: Path | None = None, *, metrics: Sequence[
     if unknown:
         raise EvalhError(f"--metrics {', '.join(unknown)}: no task of run {source.run_id} declares "
                          f"{'it' if len(unknown) == 1 else 'them'} (its tasks' metrics: {', '.join(sorted(declared))})")
+    imported = source.model.extra.get("imported_from") == "lm-eval"  # evalh import: lm-eval's task names
     kept: list[SampleRecord] = []
     for name, previous in source.tasks.items():
         if metrics and name in specs and not set(specs[name].metrics) & set(metrics):
             continue  # --metrics: only the tasks that declare one of them
         task_records = [r for r in records if r.task == name]
         try:
-            if name.startswith(LM_EVAL_PREFIX):
+            if name.startswith(LM_EVAL_PREFIX) or imported:
                 raise TaskError(f"task {name}: scored by lm-eval's own metrics, which evalh cannot rerun")
             if name not in specs:
                 raise TaskError(f"task {name}: no task definition of this name (give its file with --task-file)")

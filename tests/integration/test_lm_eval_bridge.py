@@ -84,6 +84,9 @@ def test_imported_lm_eval_results_load_as_an_evalh_run(tmp_path):
     records = read_samples(run_dir)
     assert [r.sample_id for r in records] == [str(i) for i in range(12)]
     assert all(len(r.logprobs) == 4 and r.scores.keys() >= {"acc", "acc_norm"} for r in records)
+    # its metrics are lm-eval's: evalh rescore does not pass its own off as them
+    out = CliRunner().invoke(main, ["rescore", str(run_dir), "-o", str(tmp_path / "rescored")])
+    assert out.exit_code == 2 and "task evalh_mini_mc: scored by lm-eval's own metrics" in out.output
 
 
 def test_import_of_a_non_lm_eval_file_is_a_clear_error(tmp_path):
