@@ -1,18 +1,25 @@
 """RunConfig: everything a run needs to know. Precedence: defaults < config file < EVALH_* env < CLI flags."""
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ConfigError
 
 DEFAULT_MODEL = "smollm2-135m"
 DEFAULT_TASKS = ["starter"]
+
+
+MODEL_ARGS = {"pretrained": str, "dtype": str, "revision": str, "trust_remote_code": bool, "peft": str,
+              "attn_implementation": str, "device_map": str, "max_length": int}
+"""lm-eval's hf model arguments evalh understands: pretrained and dtype choose the model and --dtype; the
+others go to transformers' from_pretrained (peft: an adapter loaded on top with the peft package)."""
 
 
 class RunConfig(BaseModel):
@@ -23,7 +30,8 @@ class RunConfig(BaseModel):
     models: list[str] = Field(default_factory=lambda: [DEFAULT_MODEL], min_length=1)
     tasks: list[str] = Field(default_factory=lambda: list(DEFAULT_TASKS), min_length=1)
     include_paths: list[str] = Field(default_factory=list)
-    limit: int | None = Field(default=None, ge=1, description="first N items of each task, in dataset order")
+    limit: Annotated[int, Field(ge=1)] | Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        default=None, description="first N items of each task in dataset order; below 1, that fraction of them")
     num_fewshot: int | None = Field(default=None, ge=0, description="overrides each task's k")
     seed: int = 1234
     device: str = "auto"
@@ -46,9 +54,83 @@ class RunConfig(BaseModel):
     ray_address: str | None = Field(default=None, description="Ray cluster address (default: start a local one)")
     shards: int = Field(default=1, ge=1, description="split each task's requests into this many units")
     progress: bool = False
+    model_args: dict[str, str | bool | int] = Field(
+        default_factory=dict, description="lm-eval's --model_args for hf models: " + ", ".join(MODEL_ARGS))
     cache: bool = Field(default=True, description="reuse and store model responses in the response cache")
     cache_dir: str | None = Field(default=None, description="folder of every cache evalh writes: responses.sqlite, "
                                   "assembled and converted GGUF models (default: ~/.cache/evalh)")
+
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _check_limit(cls, value: Any) -> Any:
+        try:
+            number = float(value) if value is not None else None
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number of items or a fraction, got {value!r}") from None
+        if number is not None and not (0 < number < 1 or (number >= 1 and number.is_integer())):
+            raise ValueError(f"expected a whole number of items (1 or more) or a fraction between 0 and 1, got {value}")
+        return None if number is None else (number if number < 1 else int(number))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_pretrained_and_dtype(cls, data: Any) -> Any:
+        """lm-eval's `--model hf --model_args pretrained=X,dtype=D` is evalh's `--model X --dtype D`."""
+        if not isinstance(data, dict) or not data.get("model_args"):
+            return data
+        data = dict(data)
+        raw = data["model_args"]
+        if isinstance(raw, dict):  # a config file's mapping is checked as the command line's text is
+            raw = ",".join(f"{key}={value}" for key, value in raw.items())
+        if not isinstance(raw, str):
+            raise ValueError(f"model_args: expected key=value,... or a mapping, got {raw!r}")
+        args = parse_model_args(raw)
+        pretrained, dtype = args.pop("pretrained", None), args.pop("dtype", None)
+        if pretrained is not None:
+            models = data.get("models") or ["hf"]
+            if "hf" not in models and models != [DEFAULT_MODEL] and "models" in data:
+                raise ValueError(f"model_args pretrained={pretrained} needs --model hf (got --model "
+                                 f"{','.join(models)}); give the model once")
+            data["models"] = [str(pretrained) if m == "hf" else m for m in models] if "hf" in models else [str(pretrained)]
+        if dtype is not None:
+            if data.get("dtype") not in (None, dtype):
+                raise ValueError(f"model_args dtype={dtype} conflicts with --dtype {data['dtype']}")
+            data["dtype"] = str(dtype).removeprefix("torch.")
+        data["model_args"] = args
+        return data
+
+
+def parse_model_args(text: str) -> dict[str, str | bool | int]:
+    """`key=value,key=value` (lm-eval's --model_args) to typed values; an unknown key or a bad value is a
+    ValueError naming it."""
+    out: dict[str, str | bool | int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        key, sep, value = (s.strip() for s in part.partition("="))
+        if not sep or not key:
+            raise ValueError(f"model_args: expected key=value, got {part!r}")
+        if key not in MODEL_ARGS:
+            raise ValueError(f"model_args: unknown key {key!r} (known: {', '.join(MODEL_ARGS)})")
+        kind = MODEL_ARGS[key]
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"model_args: {key}={value!r} is not true or false")
+            out[key] = value.lower() in ("true", "1")
+        elif kind is int:
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"model_args: {key}={value!r} is not a positive whole number")
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+def limit_count(limit: int | float | None, total: int) -> int:
+    """Items of a `total`-item task that `--limit` keeps: N, or (below 1) that fraction rounded up, as lm-eval."""
+    if limit is None:
+        return total
+    return min(total, math.ceil(total * limit) if isinstance(limit, float) else int(limit))
 
 
 _LIST_FIELDS = {"models", "tasks", "include_paths", "allow_paths"}
@@ -97,5 +179,7 @@ def load_config(cli: Mapping[str, Any] | None = None, config_file: str | Path | 
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
+        if not field:  # a check across options (model_args); its message names them
+            raise ConfigError(f"{err['msg'].removeprefix('Value error, ')}") from None
         origin = next((o for o, layer in reversed(layers) if err["loc"] and err["loc"][0] in layer), "defaults")
         raise ConfigError(f"option '{field}' (from {origin}): {err['msg']}") from None

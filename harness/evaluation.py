@@ -120,7 +120,7 @@ def _load_judge(config: RunConfig, specs: list, options: LoadOptions, load: Mode
         return None
     try:
         log(f"loading judge {config.judge} ...")
-        return load(config.judge, options)
+        return load(config.judge, options.without_model_args())
     except Exception as exc:  # noqa: BLE001 - recorded; the dialogue tasks then fail, the others run
         out.errors.append(_logged(RunError.from_exception("model", f"judge {config.judge}", exc), log))
         return None

@@ -142,6 +142,8 @@ class SampleRecord(BaseModel):
     logprobs: list[float] | None = None
     is_greedy: list[bool] | None = None
     response: str | None = None
+    rolling: float | None = Field(default=None, description="loglikelihood_rolling tasks: the text's summed "
+                                  "log-likelihood (what perplexities are computed from)")
     scores: dict[str, float | None] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict, description="metric -> why it scored as it did "
                                     "(e.g. a failed test's reason, an extracted answer)")

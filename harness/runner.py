@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from harness.bridge.lm_eval_run import LmEvalTask, run_lm_eval_task
 from harness.cache import ResponseCache
+from harness.config import limit_count
 from harness.metrics import Outcome, get_metric
 from harness.models.base import ModelAdapter, Session
 from harness.models.resolve import LoadOptions, load_model
@@ -34,7 +35,7 @@ FLUSH_EVERY = 256
 class Runner:
     """Scores one model on tasks; identical requests (across tasks too) are computed once."""
 
-    def __init__(self, model: ModelAdapter, *, data_dir: Path | None = None, limit: int | None = None,
+    def __init__(self, model: ModelAdapter, *, data_dir: Path | None = None, limit: int | float | None = None,
                  num_fewshot: int | None = None, seed: int = 1234, progress: bool = False,
                  apply_chat_template: bool = False, cache: ResponseCache | None = None,
                  flush_every: int | None = None, judge: ModelAdapter | None = None,
@@ -59,7 +60,8 @@ class Runner:
         """Evaluate one task; raises EvalhError subclasses for bad data or task definitions."""
         if isinstance(spec, LmEvalTask):  # lm-eval plans and scores; its requests come here
             return run_lm_eval_task(spec, self.model, ask=partial(self.ask, spec.name), limit=self.limit,
-                                    num_fewshot=self.num_fewshot, seed=self.seed, apply_chat_template=self.chat)
+                                    num_fewshot=self.num_fewshot, seed=self.seed, apply_chat_template=self.chat,
+                                    data_dir=self.data_dir)
         if spec.output_type == "dialogue":  # stages of requests: each turn needs the model's previous answer
             return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir,
                                 allowed=self.allowed, limit=self.limit, seed=self.seed)
@@ -68,7 +70,7 @@ class Runner:
         all_rows = load_rows(spec, data_dir=self.data_dir, allowed=self.allowed)
         if not all_rows:
             raise DataError(f"task {spec.name}: the dataset ({describe_source(spec, self.data_dir)}) has no rows")
-        rows = all_rows[: self.limit] if self.limit else all_rows
+        rows = all_rows[: limit_count(self.limit, len(all_rows))]
         sampler = self._sampler(spec, all_rows)
         items = build_items(spec, rows, sampler, wrap=self._chat_wrapper())
         outcomes = self._execute(spec.name, items)
@@ -93,7 +95,7 @@ class Runner:
             name, options = judge_of(spec)
             key = (name, tuple(sorted(options.items())))
             if key not in self._loaded_judges:
-                self._loaded_judges[key] = self.load(name, replace(self.load_options, **options))
+                self._loaded_judges[key] = self.load(name, replace(self.load_options.without_model_args(), **options))
             model = self._loaded_judges[key]
         if id(model) not in self._judge_runners:
             runner = Runner(model, progress=self.progress, cache=self.cache, flush_every=self.flush_every)
@@ -199,5 +201,5 @@ def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None], d
         prompt=item.prompt, target=target, choices=list(item.choices) if item.choices else None,
         logprobs=list(outcome.logprobs) if outcome.logprobs is not None else None,
         is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
-        response=outcome.response, scores=scores, details=details, row=item.row,
+        response=outcome.response, rolling=outcome.rolling, scores=scores, details=details, row=item.row,
     )

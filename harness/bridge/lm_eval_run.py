@@ -5,6 +5,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.bridge.lm_eval_model import lm_for
 from harness.bridge.lm_eval_results import convert
@@ -29,26 +30,38 @@ class LmEvalTask:
 
 
 def run_lm_eval_task(spec: LmEvalTask, model: ModelAdapter, *, ask: Callable[[Sequence[Request]], list] | None = None,
-                     limit: int | None = None, num_fewshot: int | None = None, seed: int = 1234,
-                     apply_chat_template: bool = False) -> tuple[TaskResult, list[SampleRecord]]:
+                     limit: int | float | None = None, num_fewshot: int | None = None, seed: int = 1234,
+                     apply_chat_template: bool = False, data_dir: Path | None = None
+                     ) -> tuple[TaskResult, list[SampleRecord]]:
     """Evaluate an lm-eval task with lm-eval's own prompts and metrics; results in evalh's form. lm-eval's
-    requests are answered by `ask` (the runner's: memo, response cache, sessions), else by `model`."""
+    requests are answered by `ask` (the runner's: memo, response cache, sessions), else by `model`. With
+    `data_dir`, the task reads its dataset from that hub mirror, never from the hub."""
     name, include_paths = spec.task, spec.include_paths
     started = time.perf_counter()
+    declared = None
+    if data_dir is not None:
+        from harness.bridge.lm_eval_mirror import precheck
+
+        declared = precheck(name, include_paths, data_dir, num_fewshot)
     try:
         import lm_eval
         from lm_eval.tasks import TaskManager
     except ImportError:
         raise TaskError(f"task {PREFIX}{name}: lm-eval is not installed (pip install 'evalh[lmeval]')") from None
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    manager = TaskManager(include_path=list(include_paths) or None)
+    manager = _task_manager(TaskManager, name, include_paths, declared)
     if name not in manager.all_tasks:
         from harness.errors import did_you_mean
 
         raise TaskError(f"task {PREFIX}{name}: not in lm-eval's registry{did_you_mean(name, manager.all_tasks)}")
+    task: str | dict = name
+    if data_dir is not None:
+        from harness.bridge.lm_eval_mirror import mirrored_config, task_config
+
+        task = mirrored_config(task_config(manager, name), data_dir, name, num_fewshot)
     try:
         results = lm_eval.simple_evaluate(
-            model=lm_for(model, ask), tasks=[name], num_fewshot=num_fewshot, limit=limit, log_samples=True,
+            model=lm_for(model, ask), tasks=[task], num_fewshot=num_fewshot, limit=limit, log_samples=True,
             task_manager=manager, apply_chat_template=apply_chat_template, random_seed=seed,
             fewshot_random_seed=seed, bootstrap_iters=1000,
         )
@@ -58,4 +71,20 @@ def run_lm_eval_task(spec: LmEvalTask, model: ModelAdapter, *, ask: Callable[[Se
     if name not in tasks:
         raise TaskError(f"task {PREFIX}{name}: lm-eval returned no results (is it a group? name its tasks)")
     result = tasks[name].model_copy(update={"name": PREFIX + name})
+    if isinstance(task, dict) and task.get("metadata", {}).get("mirrored_from"):
+        source = f"lm-eval: {task['metadata']['mirrored_from']} (mirror under {data_dir})"
+        result.dataset = result.dataset.model_copy(update={"source": source})
     return result, [r.model_copy(update={"task": PREFIX + name}) for r in records if r.task == name]
+
+
+def _task_manager(manager_class, name: str, include_paths: tuple[str, ...], declared: Path | None = None):
+    """A TaskManager that knows task `name`: over the one folder declaring it when a text search finds it
+    (seconds), else over all of lm-eval's tasks and `include_paths` (the full index; tens of seconds)."""
+    from harness.bridge.lm_eval_mirror import task_file
+
+    declared = declared or task_file(name, include_paths)
+    if declared is not None:
+        manager = manager_class(include_path=[str(declared.parent)], include_defaults=False)
+        if name in manager.all_tasks:
+            return manager
+    return manager_class(include_path=list(include_paths) or None)

@@ -10,6 +10,7 @@ from harness.cli.compare import compare
 from harness.cli.list_cmd import list_group
 from harness.cli.plan import plan
 from harness.cli.report import report
+from harness.cli.rescore import rescore
 from harness.cli.run import run
 
 
@@ -26,3 +27,4 @@ main.add_command(cache_group)
 main.add_command(report)
 main.add_command(compare)
 main.add_command(plan)
+main.add_command(rescore)

@@ -14,9 +14,10 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--model", "-m", "models", multiple=True,
               help="Alias (evalh list models), hub id, local folder, .gguf file or 'fake'. Repeat for several.")
 @click.option("--tasks", "-t", multiple=True, help="Task and group names, comma-separated (default: starter).")
-@click.option("--include-path", "include_paths", multiple=True, type=click.Path(), help="Folder of your own task YAML files.")
-@click.option("--limit", type=int, help="Only the first N items of each task, in dataset order.")
-@click.option("--num-fewshot", type=int, help="Few-shot examples per item (overrides each task's default).")
+@click.option("--include-path", "--include_path", "include_paths", multiple=True, type=click.Path(), help="Folder of your own task YAML files.")
+@click.option("--limit", type=float,
+              help="Only the first N items of each task, in dataset order; below 1, that fraction of each task.")
+@click.option("--num-fewshot", "--num_fewshot", "num_fewshot", type=int, help="Few-shot examples per item (overrides each task's default).")
 @click.option("--seed", type=int, help="Seed for few-shot sampling and bootstrap CIs (default 1234).")
 @click.option("--device", help="cpu, cuda, cuda:1, ... (default: auto).")
 @click.option("--dtype", help="auto, bfloat16, float16, float32 (default auto: bf16 where the hardware has it, else float32).")
@@ -24,8 +25,14 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--match-batching", type=click.Choice(["none", "lm-eval"]),
               help="bf16/fp16 scoring: 'none' (default) gives numbers independent of --batch-size; 'lm-eval' "
                    "replays lm-eval's batches to equal its rounding bit for bit (at one thread).")
-@click.option("--batch-size", help="Requests per forward pass (default 16), or 'auto': the largest that fits memory.")
-@click.option("--output-dir", type=click.Path(), help="Where run folders go (default ./runs).")
+@click.option("--batch-size", "--batch_size", "batch_size", help="Requests per forward pass (default 16), or 'auto': the largest that fits memory.")
+@click.option("--output-dir", "--output_path", "output_dir", type=click.Path(),
+              help="Where run folders go (default ./runs).")
+@click.option("--model-args", "--model_args", "model_args",
+              help="lm-eval's hf model arguments, key=value,...: pretrained, dtype, revision, trust_remote_code, "
+                   "peft, attn_implementation, device_map, max_length.")
+@click.option("--log-samples", "--log_samples", "log_samples", is_flag=True,
+              help="Accepted for lm-eval's command lines: samples.jsonl is always written.")
 @click.option("--data-dir", type=click.Path(), help="Local hub mirror: DIR/<hub id>/<config>/<split>.jsonl.")
 @click.option("--allow-path", "allow_paths", multiple=True, type=click.Path(),
               help="Folder task files may read besides their own folder and --data-dir. Repeat for several.")
@@ -42,7 +49,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--ray-address", help="Address of a running Ray cluster (default: start a local one).")
 @click.option("--shards", type=int, help="Split each task's requests into N units (spread over Ray workers).")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
-def run(models, tasks, include_paths, allow_paths, config_file, **options) -> None:
+def run(models, tasks, include_paths, allow_paths, config_file, log_samples, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""
     from harness.config import load_config
     from harness.console import format_summary

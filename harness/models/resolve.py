@@ -6,7 +6,7 @@ a `.gguf` file; a local model folder; otherwise a Hugging Face hub id.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -34,6 +34,13 @@ class LoadOptions:
     api_key_env: str | None = None
     cache_dir: str | None = None
     """where converted and assembled GGUF models are kept (harness.paths.cache_root)"""
+    model_args: tuple[tuple[str, str | bool | int], ...] = ()
+    """lm-eval's hf model arguments (revision, trust_remote_code, peft, attn_implementation, device_map,
+    max_length) for the transformers adapter; pretrained and dtype are already the model and `dtype`"""
+
+    def without_model_args(self) -> LoadOptions:
+        """These options for another model (a judge): the model arguments belong to the evaluated model."""
+        return replace(self, model_args=())
 
     @classmethod
     def from_config(cls, config: RunConfig) -> LoadOptions:
@@ -42,7 +49,8 @@ class LoadOptions:
                    threads=config.threads or hardware.default_threads(), match_batching=config.match_batching,
                    base_url=config.base_url,
                    max_concurrency=config.max_concurrency, api_timeout=config.api_timeout,
-                   api_key_env=config.api_key_env, cache_dir=config.cache_dir)
+                   api_key_env=config.api_key_env, cache_dir=config.cache_dir,
+                   model_args=tuple(sorted(config.model_args.items())))
 
 
 def adapter_factories() -> dict[str, object]:
@@ -61,16 +69,23 @@ def load_model(spec: str, options: LoadOptions | None = None) -> ModelAdapter:
             factory = factories[prefix].load()
         except Exception as exc:  # a broken plugin names itself instead of a traceback
             raise ModelError(f"model adapter '{prefix}' failed to load: {exc}") from None
+        if options.model_args and prefix != "hf":
+            raise ModelError(f"model '{spec}': --model_args ({', '.join(k for k, _ in options.model_args)}) apply to "
+                             "transformers (hf) models only")
         return factory(rest, options=options, display=spec)
     return create_hf(spec, options=options, display=spec)
 
 
 def create_hf(name: str, options: LoadOptions, display: str) -> ModelAdapter:
     """Entry point of the transformers adapter (`hf:NAME`, and any name without a prefix)."""
+    from harness.models.hf.identity import check_peft
+
+    check_peft(display, dict(options.model_args).get("peft"))  # before torch loads: seconds, not tens
     from harness.models.hf.model import HFModel  # imports torch/transformers: only now
 
     common = {"device": options.device, "dtype": options.dtype, "batch_size": options.batch_size,
-              "threads": options.threads, "cache_dir": options.cache_dir, "match_batching": options.match_batching}
+              "threads": options.threads, "cache_dir": options.cache_dir, "match_batching": options.match_batching,
+              "load_args": dict(options.model_args)}
     alias = packaged.canonical_alias(name)
     if alias is not None:
         gguf = packaged.locate(alias, options.cache_dir)

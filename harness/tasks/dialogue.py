@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from harness.config import limit_count
 from harness.errors import DataError, ModelError, TaskError
 from harness.metrics import get_metric
 from harness.metrics.judge import DialogueOutcome, Judgement, MTBenchScore, parse_rating
@@ -115,7 +116,7 @@ def _scorer(spec: TaskSpec, metrics: list) -> MTBenchScore:
 
 
 def run_dialogue(spec: TaskSpec, answers: Answers, judge: Answers, *, data_dir: Path | None = None,
-                 allowed: Sequence[Path] = (), limit: int | None = None, seed: int = 1234) -> tuple[TaskResult, list[SampleRecord]]:
+                 allowed: Sequence[Path] = (), limit: int | float | None = None, seed: int = 1234) -> tuple[TaskResult, list[SampleRecord]]:
     """Evaluate a dialogue task: answer every turn, judge, aggregate (overall and per `breakdown`)."""
     started = time.perf_counter()
     metrics = [get_metric(n, spec.metric_options.get(n), spec.name) for n in spec.metrics]
@@ -123,7 +124,7 @@ def run_dialogue(spec: TaskSpec, answers: Answers, judge: Answers, *, data_dir: 
     all_rows = load_rows(spec, data_dir=data_dir, allowed=allowed)
     if not all_rows:
         raise DataError(f"task {spec.name}: the dataset ({describe_source(spec, data_dir)}) has no rows")
-    rows = all_rows[:limit] if limit else all_rows
+    rows = all_rows[:limit_count(limit, len(all_rows))]
     parsed = [_turns(spec, row, f"task {spec.name}, row {k}") for k, row in enumerate(rows)]
     scorer.judge_name = judge.model.info().name
     replies = answer_turns(spec.name, answers, [p[0] for p in parsed], spec.generation.max_tokens)

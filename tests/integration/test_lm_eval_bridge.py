@@ -1,5 +1,6 @@
 """lm-eval tasks through evalh's adapters, and lm-eval results files imported as evalh runs."""
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,9 @@ def test_imported_lm_eval_results_load_as_an_evalh_run(tmp_path):
     records = read_samples(run_dir)
     assert [r.sample_id for r in records] == [str(i) for i in range(12)]
     assert all(len(r.logprobs) == 4 and r.scores.keys() >= {"acc", "acc_norm"} for r in records)
+    # its metrics are lm-eval's: evalh rescore does not pass its own off as them
+    out = CliRunner().invoke(main, ["rescore", str(run_dir), "-o", str(tmp_path / "rescored")])
+    assert out.exit_code == 2 and "task evalh_mini_mc: scored by lm-eval's own metrics" in out.output
 
 
 def test_import_of_a_non_lm_eval_file_is_a_clear_error(tmp_path):
@@ -105,3 +109,33 @@ def test_a_second_lm_eval_task_run_is_answered_from_the_response_cache(tmp_path,
     assert (runs[0].timings["cache_hits"], runs[0].timings["cache_misses"]) == (0, requests)
     assert (runs[1].timings["cache_hits"], runs[1].timings["cache_misses"]) == (requests, 0)
     assert runs[1].tasks["lm_eval:evalh_mini_mc"].metrics == runs[0].tasks["lm_eval:evalh_mini_mc"].metrics
+
+
+def test_lm_eval_registry_tasks_read_the_data_dir_mirror_offline(tmp_path, shared_data):
+    """lm-eval's own arc_easy and hellaswag read --data-dir's mirror files: no hub, a few seconds."""
+    started = time.perf_counter()
+    out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "lm_eval:arc_easy,lm_eval:hellaswag",
+                                    "--data-dir", str(shared_data), "--limit", "5", "--output-dir", str(tmp_path)])
+    seconds = time.perf_counter() - started
+    assert out.exit_code == 0, out.output
+    run_dir = next(tmp_path.iterdir())
+    run = read_result(run_dir)
+    assert {t: r.metrics["acc"].n for t, r in run.tasks.items()} == {"lm_eval:arc_easy": 5, "lm_eval:hellaswag": 5}
+    arc = [s for s in read_samples(run_dir) if s.task == "lm_eval:arc_easy"]
+    first = json.loads((shared_data / "allenai/ai2_arc/ARC-Easy/test.jsonl").read_text().splitlines()[0])
+    assert arc[0].prompt == f"Question: {first['question']}\nAnswer:"  # the mirror's test split, in its order
+    assert arc[0].choices == [" " + c for c in first["choices"]["text"]]
+    assert run.tasks["lm_eval:arc_easy"].dataset.rows_total == 2376
+    assert seconds < 45, f"took {seconds:.0f} s"  # about 10 s on an idle 2-core machine; no hub retries
+    assert "mirror under" in run.tasks["lm_eval:arc_easy"].dataset.source
+
+
+def test_lm_eval_task_missing_from_the_mirror_fails_at_once_naming_the_file(tmp_path, shared_data):
+    missing = shared_data / "allenai/ai2_arc/ARC-Challenge/test.jsonl"
+    assert not missing.exists()
+    started = time.perf_counter()
+    out = CliRunner().invoke(main, ["run", "-m", "fake", "-t", "lm_eval:arc_challenge", "--data-dir", str(shared_data),
+                                    "--output-dir", str(tmp_path)])
+    assert time.perf_counter() - started < 5
+    assert out.exit_code == 2
+    assert f"{missing} does not exist" in out.output and "split 'test'" in out.output

@@ -41,3 +41,22 @@ def test_batch_size_is_a_positive_int_or_auto():
     for bad in ("0", "big"):
         with pytest.raises(ConfigError, match="option 'batch_size"):
             load_config({"batch_size": bad}, env={})
+
+
+def test_lm_eval_model_args_from_every_layer(tmp_path):
+    from harness.config import load_config
+
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text("models: [hf]\nmodel_args: {pretrained: /models/x, trust_remote_code: true, max_length: 512}\n")
+    config = load_config({}, config_file, env={})
+    assert (config.models, config.model_args) == (["/models/x"], {"trust_remote_code": True, "max_length": 512})
+    assert load_config({}, env={"EVALH_MODEL_ARGS": "revision=abc,dtype=torch.float16"}).dtype == "float16"
+    with pytest.raises(ConfigError, match="model_args: expected key=value,... or a mapping, got 5"):
+        load_config({"model_args": 5}, env={})
+
+
+@pytest.mark.parametrize("limit, total, kept", [(None, 7, 7), (3, 7, 3), (30, 7, 7), (0.1, 48, 5), (0.5, 7, 4)])
+def test_limit_count_takes_n_items_or_a_fraction_rounded_up(limit, total, kept):
+    from harness.config import limit_count
+
+    assert limit_count(limit, total) == kept

@@ -200,3 +200,13 @@ def tokenizer_digest(folder: Path | None) -> str:
 def fingerprint(weights: str, dtype: str, tokenizer: str, scoring_version: str) -> str:
     """The response cache key of a model: changes with weights, tokenizer, revision, dtype and scoring code."""
     return hashlib.sha256(f"{weights}|{dtype}|tokenizer-{tokenizer}|scoring-{scoring_version}".encode()).hexdigest()[:32]
+
+
+def check_peft(name: str, adapter: str | None) -> str | None:
+    """The PEFT adapter to load on top of the model, checked before anything loads."""
+    if adapter is None:
+        return None
+    if importlib.util.find_spec("peft") is None:
+        raise ModelError(f"model '{name}': model_args peft={adapter} needs the 'peft' package, which is not "
+                         "installed (pip install 'evalh[peft]')")
+    return adapter

@@ -42,8 +42,17 @@ class HFModel(ModelAdapter):
     def __init__(self, name: str, source: str, *, gguf_file: Path | None = None, device: str = "auto",
                  dtype: str = "auto", batch_size: int | str = 16, revision: str | None = None,
                  local_files_only: bool = False, size_label: str | None = None,
-                 threads: int | None = None, cache_dir: str | None = None, match_batching: str = "none") -> None:
+                 threads: int | None = None, cache_dir: str | None = None, match_batching: str = "none",
+                 load_args: dict[str, Any] | None = None) -> None:
         self.name = name
+        load_args = dict(load_args or {})
+        revision = load_args.pop("revision", None) or revision
+        self._peft = hf_identity.check_peft(name, load_args.pop("peft", None))
+        max_length = load_args.pop("max_length", None)
+        self._model_kwargs = {k: load_args.pop(k) for k in ("attn_implementation", "device_map") if k in load_args}
+        trust = bool(load_args.pop("trust_remote_code", False))
+        if load_args:
+            raise ModelError(f"model '{name}': model_args {', '.join(sorted(load_args))} do not apply to hf models")
         self.device = hf_identity.resolve_device(device)
         self._dtype_name, self._dtype_reason = hf_identity.resolve_dtype(dtype, self.device)
         self.threads = threads  # torch intra-op threads set on load (None: torch's own); bits depend on it
@@ -67,19 +76,27 @@ class HFModel(ModelAdapter):
             if facts is None:  # a header that does not say plainly: convert now and read the folder
                 folder = self._converted()
         self._load_from = str(folder) if folder else source
-        self._load_kwargs: dict[str, Any] = {"revision": revision, "local_files_only": local_files_only}
+        self._load_kwargs: dict[str, Any] = {"revision": revision, "local_files_only": local_files_only,
+                                             **({"trust_remote_code": True} if trust else {})}
         self._revision = (hf_identity.folder_revision(folder) if folder else None) or revision
         facts = facts or (hf_identity.read_folder(folder) if folder else None)
         if facts is None:  # a hub model, or a folder whose files do not say plainly: load now, ask the model
             facts = self._load_eagerly()
-        self.max_length = facts.context_length
+        self.max_length = max_length or facts.context_length
         self._parameters, self._architecture = facts.parameters, facts.architecture
         weights = (f"gguf-sha256:{self._gguf_sha}" if self._gguf_sha
                    else f"{source}@{self._revision or 'local'}:{hf_identity.folder_digest(source)}")
         # a GGUF file holds its tokenizer, so its sha256 covers both
         tokenizer = "gguf" if self._gguf_sha else hf_identity.tokenizer_digest(folder)
-        self._fingerprint = hf_identity.fingerprint(weights, self._dtype_name, tokenizer,
-                                                    f"{SCORING_VERSION}-{match_batching}")
+        # arguments that change the numbers: a model without them keeps the fingerprint it always had
+        changes = {**self._model_kwargs, **({"max_length": max_length} if max_length else {}),
+                   **({"peft": f"{self._peft}:{hf_identity.folder_digest(self._peft)}"} if self._peft else {})}
+        changes.pop("device_map", None)
+        self._fingerprint = hf_identity.fingerprint(
+            weights, self._dtype_name, tokenizer,
+            f"{SCORING_VERSION}-{match_batching}" + "".join(f"|{k}={v}" for k, v in sorted(changes.items())))
+        self._load_args = {**changes, **({"revision": revision} if revision else {}),
+                           **({"trust_remote_code": True} if trust else {})}
 
     # -- loading ---------------------------------------------------------------------------------
     @property
@@ -152,8 +169,15 @@ class HFModel(ModelAdapter):
             torch.set_num_threads(self.threads)
         if self._tokenizer is None:
             self._load_tokenizer()
-        self._model = AutoModelForCausalLM.from_pretrained(
-            self._load_from, dtype=self.dtype, **self._load_kwargs).to(self.device).eval()
+        model = AutoModelForCausalLM.from_pretrained(
+            self._load_from, dtype=self.dtype, **self._load_kwargs, **self._model_kwargs)
+        if "device_map" not in self._model_kwargs:  # placed by accelerate otherwise
+            model = model.to(self.device)
+        if self._peft:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, self._peft)
+        self._model = model.eval()
 
     def _resolve_batch_size(self) -> None:
         import torch
@@ -191,7 +215,8 @@ class HFModel(ModelAdapter):
             extra={"architecture": self._architecture, **({"gguf_sha256": self._gguf_sha} if self._gguf_sha else {}),
                    **({"dtype_reason": self._dtype_reason} if self._dtype_reason else {}),
                    **({"threads": self.threads} if self.threads and self.device == "cpu" else {}),
-                   **({"match_batching": self.match_batching} if self.match_batching != "none" else {})},
+                   **({"match_batching": self.match_batching} if self.match_batching != "none" else {}),
+                   **({"model_args": self._load_args} if self._load_args else {})},
         )
 
     # -- tokenisation (lm-eval's rules) ------------------------------------------------------------
