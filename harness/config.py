@@ -46,12 +46,14 @@ class RunConfig(BaseModel):
     ray_address: str | None = Field(default=None, description="Ray cluster address (default: start a local one)")
     shards: int = Field(default=1, ge=1, description="split each task's requests into this many units")
     progress: bool = False
+    log_to: list[Literal["wandb", "mlflow"]] = Field(
+        default_factory=list, description="experiment trackers each finished run is logged to")
     cache: bool = Field(default=True, description="reuse and store model responses in the response cache")
     cache_dir: str | None = Field(default=None, description="folder of every cache evalh writes: responses.sqlite, "
                                   "assembled and converted GGUF models (default: ~/.cache/evalh)")
 
 
-_LIST_FIELDS = {"models", "tasks", "include_paths", "allow_paths"}
+_LIST_FIELDS = {"models", "tasks", "include_paths", "allow_paths", "log_to"}
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from harness.results import RunError, RunResult, write_result
 from harness.runner import Runner
 from harness.tasks.loader import build_index
 from harness.tasks.schema import TaskSpec
+from harness.tracking import check_trackers, log_runs
 
 ModelLoader = Callable[[str, LoadOptions], ModelAdapter]
 _VERSIONED = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "rouge-score", "numpy", "lm_eval")
@@ -49,6 +50,7 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     """Run every model in `config` on every task; write results; return them."""
     out = Evaluation()
     try:
+        check_trackers(config.log_to)  # a missing tracking package is found before any model loads
         index = build_index(config.include_paths)
     except EvalhError as exc:
         out.errors.append(_logged(RunError(scope="run", name="tasks", message=str(exc)), log))
@@ -79,6 +81,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     finally:
         if cache is not None:
             cache.close()
+    for message in log_runs(config.log_to, out.runs, log):
+        out.errors.append(_logged(RunError(scope="run", name="tracking", message=message), log))
     return out
 
 

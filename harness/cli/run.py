@@ -41,8 +41,11 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Run model calls here (default) or on Ray.")
 @click.option("--ray-address", help="Address of a running Ray cluster (default: start a local one).")
 @click.option("--shards", type=int, help="Split each task's requests into N units (spread over Ray workers).")
+@click.option("--log-to", "log_to", multiple=True, type=click.Choice(["wandb", "mlflow"]),
+              help="Log each finished run (config, metrics with CIs, samples, report) to W&B or MLflow; "
+                   "their own settings apply (WANDB_MODE, MLFLOW_TRACKING_URI). Repeat for both.")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
-def run(models, tasks, include_paths, allow_paths, config_file, **options) -> None:
+def run(models, tasks, include_paths, allow_paths, log_to, config_file, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""
     from harness.config import load_config
     from harness.console import format_summary
@@ -51,7 +54,7 @@ def run(models, tasks, include_paths, allow_paths, config_file, **options) -> No
     from harness.redact import redact
 
     cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths),
-           "allow_paths": list(allow_paths), **options,
+           "allow_paths": list(allow_paths), "log_to": list(log_to), **options,
            "progress": sys.stderr.isatty()}
     try:
         config = load_config(cli, config_file)
