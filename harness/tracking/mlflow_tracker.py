@@ -12,7 +12,7 @@ from pathlib import Path
 import mlflow
 
 from harness.results import RunResult
-from harness.tracking import SAMPLE_COLUMNS, flat_metrics, run_params, sample_rows, write_run_report
+from harness.tracking.common import SAMPLE_COLUMNS, flat_metrics, run_params, sample_rows, write_run_report
 
 _PARAM_LENGTH = 6000  # MLflow's limit on a parameter value
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import wandb
 
 from harness.results import RunResult
-from harness.tracking import SAMPLE_COLUMNS, flat_metrics, run_params, sample_rows, write_run_report
+from harness.tracking.common import SAMPLE_COLUMNS, flat_metrics, run_params, sample_rows, write_run_report
 
 
 class WandbTracker:
