@@ -52,6 +52,9 @@ def run(models, tasks, include_paths, allow_paths, log_to, config_file, **option
     from harness.errors import EvalhError
     from harness.evaluation import evaluate
     from harness.redact import redact
+    from harness.progress import quiet_other_libraries
+
+    quiet_other_libraries()  # evalh's own progress only; before transformers, datasets, gguf are imported
 
     cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths),
            "allow_paths": list(allow_paths), "log_to": list(log_to), **options,
