@@ -51,6 +51,7 @@ class Runner:
         self.memo: dict[Request, object] = {}
         self.cache, self.flush_every = cache, flush_every or FLUSH_EVERY
         self._fingerprint = model.info().fingerprint if cache is not None else ""
+        self._named = False  # whether the cache knows this model's name (written with its first responses)
         self.cache_stats = {"hits": 0, "misses": 0}
         """hits: requests answered by the response cache; misses: requests sent to the model."""
         self.log = log
@@ -176,6 +177,9 @@ class Runner:
                 self.memo.update(zip(chunk, responses, strict=True))
                 if self.cache is not None:
                     self.cache.put_many(self._fingerprint, zip(chunk, responses))
+                    if not self._named:
+                        self.cache.name_model(self._fingerprint, self.model.info().name)
+                        self._named = True
 
     def _chunks(self, batch: list[Request]) -> list[list[Request]]:
         """Without a cache, one call per kind; with one, calls of about `flush_every` requests, each

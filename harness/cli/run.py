@@ -10,7 +10,22 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-@click.command()
+EXAMPLES = """\b
+Examples:
+  evalh run                              # SmolLM2-135M (installed) on the starter suite
+  evalh run -m fake -t starter           # the deterministic fake model: seconds
+  evalh run -m smollm2 -t arc_easy,hellaswag --data-dir ../shared/data --limit 100
+  evalh run -m ./my-model -m other.gguf -t qa --output-dir runs   # one run folder per model
+  evalh run -t starter --log-to wandb    # also log config, metrics, samples to W&B
+  evalh list tasks arc --data-dir ../shared/data   # task names and item counts
+
+\b
+Each model gets runs/<date>-<model>/results.json (metrics with 95% CIs) and samples.jsonl
+(every prompt, response and score); `evalh report runs/` and `evalh compare BASE CAND` read them.
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.option("--model", "-m", "models", multiple=True,
               help="Alias (evalh list models), hub id, local folder, .gguf file or 'fake'. Repeat for several.")
 @click.option("--tasks", "-t", multiple=True, help="Task and group names, comma-separated (default: starter).")
