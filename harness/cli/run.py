@@ -60,7 +60,7 @@ Each model gets runs/<date>-<model>/results.json (metrics with 95% CIs) and samp
               help="Log each finished run (config, metrics with CIs, samples, report) to W&B or MLflow; "
                    "their own settings apply (WANDB_MODE, MLFLOW_TRACKING_URI). Repeat for both.")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
-def run(models, tasks, include_paths, allow_paths, log_to, config_file, **options) -> None:
+def run(models, tasks, include_paths, allow_paths, config_file, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""
     from harness.config import load_config
     from harness.console import format_summary
@@ -72,7 +72,7 @@ def run(models, tasks, include_paths, allow_paths, log_to, config_file, **option
     quiet_other_libraries()  # evalh's own progress only; before transformers, datasets, gguf are imported
 
     cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths),
-           "allow_paths": list(allow_paths), "log_to": list(log_to), **options,
+           "allow_paths": list(allow_paths), **options,
            "progress": sys.stderr.isatty()}
     try:
         config = load_config(cli, config_file)
