@@ -102,9 +102,9 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | LmEva
     judge = _load_judge(config, specs, options, load, out, log)
     for model_name in config.models:
         started = time.perf_counter()
-        # Most models defer their weights to the first request the cache misses (the runner says "loading"
-        # and times that load); opening one reads its files and imports its libraries, said only when it
-        # takes a while (a hub model is loaded at once, a GGUF file converted the first time).
+        # Most models defer their weights (and a GGUF file's conversion) to the first request the cache
+        # misses: the runner says "loading" and times that load. Opening one reads its files and imports
+        # its libraries, said only when it takes a while (a hub model is loaded at once).
         slow = threading.Timer(SLOW_OPEN_SECONDS, log, [f"opening model {model_name} ..."])
         slow.daemon = True
         slow.start()
