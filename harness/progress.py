@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -32,17 +33,22 @@ class TaskProgress:
     """`update(n)` with requests answered; shows `items` scaled from `requests`.
 
     With `bar` a tqdm bar is drawn on stderr; otherwise `log` gets a line whenever another 10% of the
-    items is done or 30 s have passed since the last line, and one at the end.
+    items is done, and from a background thread (woken every `heartbeat` seconds) whenever 30 s have
+    passed since the last line, so a long stretch with nothing finished (generation finishes its rows
+    together) still shows the task is alive.
     """
 
     def __init__(self, task: str, items: int, requests: int, *, bar: bool, log: Callable[[str], None] | None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, heartbeat: float = 5.0) -> None:
         self.task, self.items, self.requests = task, items, max(requests, 1)
         self.log, self.clock = log, clock
         self.answered, self.shown = 0, 0
         self.started = self.last_line = clock()
         self.next_tenth = LOG_EVERY_TENTHS
         self.bar = None
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        if not bar and log is not None and items:
+            threading.Thread(target=self._beat, args=(heartbeat,), daemon=True).start()
         if bar:
             from tqdm import tqdm
 
@@ -50,6 +56,17 @@ class TaskProgress:
 
     def update(self, answered: int) -> None:
         """`answered` more requests of this task have their responses."""
+        with self._lock:
+            self._update(answered)
+
+    def _beat(self, every: float) -> None:
+        while not self._stop.wait(every):
+            with self._lock:
+                now = self.clock()
+                if now - self.last_line >= LOG_EVERY_SECONDS:
+                    self._line(self.shown, now)
+
+    def _update(self, answered: int) -> None:
         self.answered = min(self.requests, self.answered + answered)
         done = self.items * self.answered // self.requests
         if self.bar is not None:
@@ -66,6 +83,7 @@ class TaskProgress:
         self.next_tenth = done * 10 // self.items + LOG_EVERY_TENTHS
 
     def close(self) -> None:
+        self._stop.set()
         if self.bar is not None:
             self.bar.close()
 
