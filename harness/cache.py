@@ -17,7 +17,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness.errors import EvalhError
@@ -33,7 +33,10 @@ CREATE TABLE IF NOT EXISTS responses (
     response TEXT NOT NULL, created_at REAL NOT NULL,
     PRIMARY KEY (fingerprint, kind, request_hash)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS models (fingerprint TEXT PRIMARY KEY, name TEXT NOT NULL, seen_at REAL NOT NULL);
 """
+# `models` names each fingerprint (the name the user gave: alias, path, hub id) for `evalh cache info/clear`;
+# a file written before it existed gets the table on open, and its fingerprints show without a name.
 
 
 class CacheError(EvalhError):
@@ -86,6 +89,7 @@ class CacheInfo:
     path: Path
     size_bytes: int
     entries: dict[str, dict[str, int]]  # fingerprint -> kind -> rows
+    names: dict[str, str] = field(default_factory=dict)  # fingerprint -> the model name last stored with it
 
     @property
     def total(self) -> int:
@@ -178,14 +182,26 @@ class ResponseCache:
                 raise
         return len(rows)
 
+    def name_model(self, fingerprint: str, name: str) -> None:
+        """Remember the model name behind `fingerprint` (shown by `cache info`, accepted by `cache clear`)."""
+        with self._guard() as db:
+            db.execute("INSERT OR REPLACE INTO models VALUES (?, ?, ?)", (fingerprint, name, time.time()))
+
     def info(self) -> CacheInfo:
-        """Path, size on disk (with the WAL file) and rows per fingerprint and kind."""
+        """Path, size on disk (with the WAL file), rows per fingerprint and kind, and the models' names."""
         entries: dict[str, dict[str, int]] = {}
         with self._guard() as db:
             for fingerprint, kind, count in db.execute(
                     "SELECT fingerprint, kind, COUNT(*) FROM responses GROUP BY fingerprint, kind ORDER BY fingerprint"):
                 entries.setdefault(fingerprint, {})[kind] = count
-        return CacheInfo(path=self.path, size_bytes=_size_on_disk(self.path), entries=entries)
+            names = dict(db.execute("SELECT fingerprint, name FROM models"))
+        return CacheInfo(path=self.path, size_bytes=_size_on_disk(self.path), entries=entries,
+                         names={fp: names[fp] for fp in entries if fp in names})
+
+    def fingerprints_of(self, model: str) -> list[str]:
+        """The fingerprints with cached responses that are `model` itself or were stored under that name."""
+        info = self.info()
+        return sorted(fp for fp in info.entries if fp == model or info.names.get(fp) == model)
 
     def clear(self, fingerprint: str | None = None) -> int:
         """Delete every row, or the rows of one fingerprint; returns how many were deleted."""

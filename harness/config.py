@@ -56,6 +56,8 @@ class RunConfig(BaseModel):
     progress: bool = False
     model_args: dict[str, str | bool | int] = Field(
         default_factory=dict, description="lm-eval's --model_args for hf models: " + ", ".join(MODEL_ARGS))
+    log_to: list[Literal["wandb", "mlflow"]] = Field(
+        default_factory=list, description="experiment trackers each finished run is logged to")
     cache: bool = Field(default=True, description="reuse and store model responses in the response cache")
     cache_dir: str | None = Field(default=None, description="folder of every cache evalh writes: responses.sqlite, "
                                   "assembled and converted GGUF models (default: ~/.cache/evalh)")
@@ -133,7 +135,7 @@ def limit_count(limit: int | float | None, total: int) -> int:
     return min(total, math.ceil(total * limit) if isinstance(limit, float) else int(limit))
 
 
-_LIST_FIELDS = {"models", "tasks", "include_paths", "allow_paths"}
+_LIST_FIELDS = {"models", "tasks", "include_paths", "allow_paths", "log_to"}
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +29,11 @@ from harness.results import RunError, RunResult, write_result
 from harness.runner import Runner
 from harness.tasks.loader import build_index
 from harness.tasks.schema import TaskSpec
+from harness.tracking import check_trackers, log_runs
 
 ModelLoader = Callable[[str, LoadOptions], ModelAdapter]
+SLOW_OPEN_SECONDS = 2.0
+"""Opening a model that takes longer than this is announced."""
 _VERSIONED = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "rouge-score", "numpy", "lm_eval")
 
 
@@ -49,6 +53,7 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     """Run every model in `config` on every task; write results; return them."""
     out = Evaluation()
     try:
+        check_trackers(config.log_to)  # a missing tracking package is found before any model loads
         index = build_index(config.include_paths)
     except EvalhError as exc:
         out.errors.append(_logged(RunError(scope="run", name="tasks", message=str(exc)), log))
@@ -79,6 +84,8 @@ def evaluate(config: RunConfig, *, load: ModelLoader = load_model, log: Callable
     finally:
         if cache is not None:
             cache.close()
+    for message in log_runs(config.log_to, out.runs, log):
+        out.errors.append(_logged(RunError(scope="run", name="tracking", message=message), log))
     return out
 
 
@@ -95,12 +102,19 @@ def _run_models(config: RunConfig, out: Evaluation, specs: list[TaskSpec | LmEva
     judge = _load_judge(config, specs, options, load, out, log)
     for model_name in config.models:
         started = time.perf_counter()
+        # Most models defer their weights (and a GGUF file's conversion) to the first request the cache
+        # misses: the runner says "loading" and times that load. Opening one reads its files and imports
+        # its libraries, said only when it takes a while (a hub model is loaded at once).
+        slow = threading.Timer(SLOW_OPEN_SECONDS, log, [f"opening model {model_name} ..."])
+        slow.daemon = True
+        slow.start()
         try:
-            log(f"loading model {model_name} ...")
             model = place_model(model_name, options, config, load)
         except Exception as exc:  # noqa: BLE001 - one model's failure never stops the others
             out.errors.append(_logged(RunError.from_exception("model", model_name, exc), log))
             continue
+        finally:
+            slow.cancel()
         load_seconds = time.perf_counter() - started
         reason = model.info().extra.get("dtype_reason")
         if reason:
@@ -158,7 +172,7 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     runner = Runner(model, judge=judge, load=load, load_options=LoadOptions.from_config(config), data_dir=Path(config.data_dir) if config.data_dir else None,
                     limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
                     apply_chat_template=config.apply_chat_template, cache=cache,
-                    allowed=[Path(p) for p in config.allow_paths])
+                    allowed=[Path(p) for p in config.allow_paths], log=log)
     started = time.perf_counter()
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()
@@ -197,6 +211,7 @@ def _record_timings(result: RunResult, runner: Runner, started: float, load_seco
                     cache: ResponseCache | None) -> None:
     """Wall time so far; with a cache, requests answered by it (cache_hits) and sent to the model (cache_misses)."""
     result.timings["total_s"] = round(time.perf_counter() - started + load_seconds, 3)
+    result.timings["model_load_s"] = round(load_seconds + runner.load_seconds, 3)  # opening + deferred weights
     if cache is not None:
         result.timings["cache_hits"] = runner.cache_stats["hits"]
         result.timings["cache_misses"] = runner.cache_stats["misses"]

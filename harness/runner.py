@@ -4,14 +4,11 @@ The runner gets its model injected and never reaches for globals; `harness.evalu
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from functools import partial
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from tqdm import tqdm
 
 from harness.bridge.lm_eval_run import LmEvalTask, run_lm_eval_task
 from harness.cache import ResponseCache
@@ -19,6 +16,7 @@ from harness.config import limit_count
 from harness.metrics import Outcome, get_metric
 from harness.models.base import ModelAdapter, Session
 from harness.models.resolve import LoadOptions, load_model
+from harness.progress import TaskProgress
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.results import DatasetInfo, SampleRecord, TaskResult
 from harness.tasks.build import FewshotSampler, Item, build_items
@@ -40,7 +38,8 @@ class Runner:
                  apply_chat_template: bool = False, cache: ResponseCache | None = None,
                  flush_every: int | None = None, judge: ModelAdapter | None = None,
                  load: Callable[[str, LoadOptions], ModelAdapter] = load_model,
-                 load_options: LoadOptions | None = None, allowed: Sequence[Path] = ()) -> None:
+                 load_options: LoadOptions | None = None, allowed: Sequence[Path] = (),
+                 log: Callable[[str], None] | None = None) -> None:
         self.model, self.data_dir, self.limit = model, data_dir, limit
         self.allowed = tuple(allowed)
         """Folders besides the task's own and data_dir that task files may read (--allow-path)."""
@@ -53,8 +52,13 @@ class Runner:
         self.memo: dict[Request, object] = {}
         self.cache, self.flush_every = cache, flush_every or FLUSH_EVERY
         self._fingerprint = model.info().fingerprint if cache is not None else ""
+        self._named = False  # whether the cache knows this model's name (written with its first responses)
         self.cache_stats = {"hits": 0, "misses": 0}
         """hits: requests answered by the response cache; misses: requests sent to the model."""
+        self.log = log
+        """Where steps (a model load) and, without a progress bar, progress lines go."""
+        self.load_seconds = 0.0
+        """Seconds spent loading the model's deferred weights (on the first request the cache misses)."""
 
     def run_task(self, spec: TaskSpec | LmEvalTask) -> tuple[TaskResult, list[SampleRecord]]:
         """Evaluate one task; raises EvalhError subclasses for bad data or task definitions."""
@@ -65,7 +69,7 @@ class Runner:
         if spec.output_type == "dialogue":  # stages of requests: each turn needs the model's previous answer
             return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir,
                                 allowed=self.allowed, limit=self.limit, seed=self.seed)
-        started = time.perf_counter()
+        started, loading = time.perf_counter(), self.load_seconds
         metrics = [get_metric(name, spec.metric_options.get(name), spec.name) for name in spec.metrics]
         all_rows = load_rows(spec, data_dir=self.data_dir, allowed=self.allowed)
         if not all_rows:
@@ -74,6 +78,7 @@ class Runner:
         sampler = self._sampler(spec, all_rows)
         items = build_items(spec, rows, sampler, wrap=self._chat_wrapper())
         outcomes = self._execute(spec.name, items)
+        task_seconds = time.perf_counter() - started - (self.load_seconds - loading)  # the load is its own step
         scores = score_task(spec, metrics, outcomes, self.seed)
         result = TaskResult(
             name=spec.name, version=spec.version, output_type=spec.output_type, groups=spec.groups,
@@ -81,7 +86,7 @@ class Runner:
             num_fewshot=sampler.k if sampler else 0, metrics=scores.values, breakdown=scores.breakdown,
             dataset=DatasetInfo(source=describe_source(spec, self.data_dir), fingerprint=fingerprint(rows),
                                 rows_total=len(all_rows), rows_used=len(rows)),
-            seconds=round(time.perf_counter() - started, 3),
+            seconds=round(task_seconds, 3),
         )
         samples = [_record(spec, o, scores.items[k], scores.details[k]) for k, o in enumerate(outcomes)]
         return result, samples
@@ -98,7 +103,8 @@ class Runner:
                 self._loaded_judges[key] = self.load(name, replace(self.load_options.without_model_args(), **options))
             model = self._loaded_judges[key]
         if id(model) not in self._judge_runners:
-            runner = Runner(model, progress=self.progress, cache=self.cache, flush_every=self.flush_every)
+            runner = Runner(model, progress=self.progress, cache=self.cache, flush_every=self.flush_every,
+                            log=self.log)
             runner.cache_stats = self.cache_stats
             self._judge_runners[id(model)] = runner
         return self._judge_runners[id(model)]
@@ -128,14 +134,16 @@ class Runner:
             raise DataError(f"task {spec.name}: {exc} (split '{split}')") from None
 
     def _execute(self, task: str, items: Sequence[Item]) -> list[Outcome]:
-        responses = iter(self.ask(task, [r for item in items for r in item.requests]))
+        responses = iter(self.ask(task, [r for item in items for r in item.requests], items=len(items)))
         return [_outcome(item, [next(responses) for _ in item.requests]) for item in items]
 
-    def ask(self, task: str, requests: Sequence[Request]) -> list:
+    def ask(self, task: str, requests: Sequence[Request], items: int | None = None) -> list:
         """The model's responses to `requests`, in order: from the memo, else the response cache, else the
         model. What the model computes goes through one session opened for all of `requests`, so its
         forward passes do not depend on what the memo or the cache already held; it is opened (and the
-        model loaded) only when something is left to compute."""
+        model loaded) only when something is left to compute. Progress is shown in `items` (the task's
+        items the requests belong to; default: the requests themselves)."""
+        distinct = len(dict.fromkeys(requests))
         pending = list(dict.fromkeys(r for r in requests if r not in self.memo))
         if self.cache is not None and pending:
             cached = self.cache.get_many(self._fingerprint, pending)
@@ -144,22 +152,36 @@ class Runner:
             pending = [r for r in pending if r not in cached]
         self.cache_stats["misses"] += len(pending)
         if pending:
-            with self.model.open(requests) as session:
-                self._compute(task, pending, session)
+            self._load_model()
+            with TaskProgress(task, len(requests) if items is None else items, distinct, bar=self.progress,
+                              log=None if self.progress else self.log) as progress:
+                progress.update(distinct - len(pending))  # answered by the memo or the cache
+                with self.model.open(requests) as session:
+                    self._compute(pending, session, progress)
         return [self.memo[r] for r in requests]
 
-    def _compute(self, task: str, pending: list[Request], session: Session) -> None:
+    def _load_model(self) -> None:
+        """Load the model's deferred weights as a step of its own, said and timed (see ModelAdapter.load)."""
+        started, name = time.perf_counter(), self.model.info().name
+        if self.model.load(before=lambda: self.log and self.log(f"loading model {name} ...")):
+            seconds = time.perf_counter() - started
+            self.load_seconds += seconds
+            if self.log:
+                self.log(f"model {name} loaded in {seconds:.1f}s")
+
+    def _compute(self, pending: list[Request], session: Session, progress: TaskProgress) -> None:
         """Put the responses to `pending` in the memo (and the cache), in calls of whole passes."""
-        with tqdm(total=len(pending), desc=task, disable=not self.progress, leave=False, file=sys.stderr,
-                  unit="req") as bar:
-            for kind, method in ((Loglikelihood, session.loglikelihood), (Generate, session.generate),
-                                 (Rolling, session.loglikelihood_rolling)):
-                batch = session.order([r for r in pending if isinstance(r, kind)])
-                for chunk in self._chunks(batch):
-                    responses = method(chunk, progress=bar.update)
-                    self.memo.update(zip(chunk, responses, strict=True))
-                    if self.cache is not None:
-                        self.cache.put_many(self._fingerprint, zip(chunk, responses))
+        for kind, method in ((Loglikelihood, session.loglikelihood), (Generate, session.generate),
+                             (Rolling, session.loglikelihood_rolling)):
+            batch = session.order([r for r in pending if isinstance(r, kind)])
+            for chunk in self._chunks(batch):
+                responses = method(chunk, progress=progress.update)
+                self.memo.update(zip(chunk, responses, strict=True))
+                if self.cache is not None:
+                    self.cache.put_many(self._fingerprint, zip(chunk, responses))
+                    if not self._named:
+                        self.cache.name_model(self._fingerprint, self.model.info().name)
+                        self._named = True
 
     def _chunks(self, batch: list[Request]) -> list[list[Request]]:
         """Without a cache, one call per kind; with one, calls of about `flush_every` requests, each

@@ -25,7 +25,7 @@ def cache_group() -> None:
 @cache_group.command("info")
 @click.option("--cache-dir", type=click.Path(), help=_DIR_HELP)
 def info_cmd(cache_dir: str | None) -> None:
-    """Print the cache file, its size and its entries per model fingerprint."""
+    """Print the cache file, its size and its entries per model (name and fingerprint)."""
     from harness.cache import CacheError, ResponseCache
 
     path = _path(cache_dir)
@@ -40,14 +40,16 @@ def info_cmd(cache_dir: str | None) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"size: {_human(info.size_bytes)}")
     click.echo(f"entries: {info.total}")
-    for fingerprint, kinds in info.entries.items():
+    for fingerprint, kinds in sorted(info.entries.items(), key=lambda e: (info.names.get(e[0], "~"), e[0])):
         detail = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
-        click.echo(f"  {fingerprint}: {sum(kinds.values())} ({detail})")
+        name = info.names.get(fingerprint, "(unnamed)")
+        click.echo(f"  {name}  {fingerprint}: {sum(kinds.values())} ({detail})")
 
 
 @cache_group.command("clear")
-@click.option("--model-fingerprint", "fingerprint", help="Only the entries of this model fingerprint "
-              "(as `evalh cache info` or results.json's model.fingerprint shows it).")
+@click.option("--model-fingerprint", "--model", "fingerprint",
+              help="Only one model's entries: its fingerprint (results.json's model.fingerprint) or the name it "
+                   "was run under, as `evalh cache info` shows them. An unknown one is an error.")
 @click.option("--cache-dir", type=click.Path(), help=_DIR_HELP)
 def clear_cmd(fingerprint: str | None, cache_dir: str | None) -> None:
     """Delete cached responses: all of them, or one model's. A corrupt cache file is deleted."""
@@ -59,7 +61,11 @@ def clear_cmd(fingerprint: str | None, cache_dir: str | None) -> None:
         return
     try:
         with ResponseCache.open(path) as cache:
-            deleted = cache.clear(fingerprint)
+            targets = [None] if fingerprint is None else cache.fingerprints_of(fingerprint)
+            if not targets:
+                raise click.ClickException(f"no cached responses for model or fingerprint {fingerprint!r} in "
+                                           f"{path}; `evalh cache info` lists what is cached")
+            deleted = sum(cache.clear(target) for target in targets)
     except CacheError as exc:
         if fingerprint is not None:
             raise click.ClickException(f"{exc} (`evalh cache clear` without --model-fingerprint deletes the file)") from None
@@ -67,6 +73,8 @@ def clear_cmd(fingerprint: str | None, cache_dir: str | None) -> None:
         click.echo(f"the cache file was unreadable; deleted {', '.join(str(p) for p in removed)}")
         return
     scope = f" of {fingerprint}" if fingerprint else ""
+    if fingerprint and targets != [fingerprint]:
+        scope += f" ({', '.join(targets)})"
     click.echo(f"deleted {deleted} cached response(s){scope} from {path}")
 
 

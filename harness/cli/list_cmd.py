@@ -10,10 +10,17 @@ def list_group() -> None:
 
 
 @list_group.command("tasks")
+@click.argument("pattern", metavar="[FILTER]", required=False)
 @click.option("--include-path", "include_paths", multiple=True, type=click.Path(), help="Also list tasks from this folder.")
 @click.option("--data-dir", type=click.Path(), help="Count hub tasks' items in this local mirror (or EVALH_DATA_DIR).")
-def list_tasks(include_paths: tuple[str, ...], data_dir: str | None) -> None:
-    """Every task (groups, type, items where known, description), then the groups."""
+def list_tasks(pattern: str | None, include_paths: tuple[str, ...], data_dir: str | None) -> None:
+    """Every task (groups, type, items where known, description), then the groups.
+
+    FILTER keeps the tasks whose name or one of whose groups contains it (or matches it, as a glob
+    such as 'mmlu_*'). Hub tasks are counted from the mirror given with --data-dir; without one, or
+    without their mirror file there, they show '? items'.
+    """
+    from fnmatch import fnmatchcase
     from pathlib import Path
 
     from harness.config import load_config
@@ -26,15 +33,30 @@ def list_tasks(include_paths: tuple[str, ...], data_dir: str | None) -> None:
         data_dir = data_dir or load_config().data_dir
     except EvalhError as exc:
         raise click.UsageError(str(exc)) from None
-    width = max((len(n) for n in index.tasks), default=10)
-    for name, spec in sorted(index.tasks.items()):
+    def matches(name: str) -> bool:
+        if pattern is None:
+            return True
+        glob = any(c in pattern for c in "*?[")
+        return fnmatchcase(name, pattern) if glob else pattern.lower() in name.lower()
+
+    tasks = {n: s for n, s in index.tasks.items() if matches(n) or any(matches(g) for g in s.groups)}
+    if not tasks:
+        raise click.ClickException(f"no task or group matches {pattern!r} (`evalh list tasks` lists them all)")
+    width = max((len(n) for n in tasks), default=10)
+    unknown = 0
+    for name, spec in sorted(tasks.items()):
         count = item_count(spec, Path(data_dir) if data_dir else None)
         items = f"{count} items" if count is not None else "? items"
+        unknown += count is None
         groups = ",".join(spec.groups) or "-"
         about = spec.description if len(spec.description) <= 110 else spec.description[:107].rstrip() + "..."
         click.echo(f"{name:<{width}}  {spec.output_type:<15}  {items:>11}  [{groups}]  {about}")
     for group, members in index.groups.items():
-        click.echo(f"group {group}: {', '.join(members)}")
+        if matches(group) or any(m in tasks for m in members):
+            click.echo(f"group {group}: {', '.join(members)}")
+    if unknown and not data_dir:
+        click.echo(f"{unknown} task(s) show '? items': pass --data-dir DIR (a local hub mirror) to count them",
+                   err=True)
     for broken in index.broken:
         click.echo(f"unreadable: {broken.message}", err=True)
 

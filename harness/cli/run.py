@@ -10,7 +10,22 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-@click.command()
+EXAMPLES = """\b
+Examples:
+  evalh run                              # SmolLM2-135M (installed) on the starter suite
+  evalh run -m fake -t starter           # the deterministic fake model: seconds
+  evalh run -m smollm2 -t arc_easy,hellaswag --data-dir ../shared/data --limit 100
+  evalh run -m ./my-model -m other.gguf -t qa --output-dir runs   # one run folder per model
+  evalh run -t starter --log-to wandb    # also log config, metrics, samples to W&B
+  evalh list tasks arc --data-dir ../shared/data   # task names and item counts
+
+\b
+Each model gets runs/<date>-<model>/results.json (metrics with 95% CIs) and samples.jsonl
+(every prompt, response and score); `evalh report runs/` and `evalh compare BASE CAND` read them.
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.option("--model", "-m", "models", multiple=True,
               help="Alias (evalh list models), hub id, local folder, .gguf file or 'fake'. Repeat for several.")
 @click.option("--tasks", "-t", multiple=True, help="Task and group names, comma-separated (default: starter).")
@@ -48,6 +63,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Run model calls here (default) or on Ray.")
 @click.option("--ray-address", help="Address of a running Ray cluster (default: start a local one).")
 @click.option("--shards", type=int, help="Split each task's requests into N units (spread over Ray workers).")
+@click.option("--log-to", "log_to", multiple=True, type=click.Choice(["wandb", "mlflow"]),
+              help="Log each finished run (config, metrics with CIs, samples, report) to W&B or MLflow; "
+                   "their own settings apply (WANDB_MODE, MLFLOW_TRACKING_URI). Repeat for both.")
 @click.option("--config", "config_file", type=click.Path(), help="YAML file of options (CLI flags win).")
 def run(models, tasks, include_paths, allow_paths, config_file, log_samples, **options) -> None:
     """Evaluate models on tasks and write results.json and samples.jsonl per model."""
@@ -56,6 +74,9 @@ def run(models, tasks, include_paths, allow_paths, config_file, log_samples, **o
     from harness.errors import EvalhError
     from harness.evaluation import evaluate
     from harness.redact import redact
+    from harness.progress import quiet_other_libraries
+
+    quiet_other_libraries()  # evalh's own progress only; before transformers, datasets, gguf are imported
 
     cli = {"models": _split(models), "tasks": _split(tasks), "include_paths": list(include_paths),
            "allow_paths": list(allow_paths), **options,

@@ -123,6 +123,10 @@ class RayBackend:
     def ask(self, method: str, *args: Any) -> Any:
         return self.ray.get(self.workers[0].ask.remote(method, *args))
 
+    def load(self, before: Callable[[], None]) -> bool:
+        """Workers load their copies of the model in their own processes, on first use."""
+        return False
+
     def close(self) -> None:
         for worker in self.workers:
             self.ray.kill(worker)

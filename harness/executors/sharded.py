@@ -1,7 +1,7 @@
 """ShardedModel: a ModelAdapter that splits each call into shards and runs them on a backend."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from harness.models.base import ModelAdapter, ModelInfo, Progress
@@ -30,6 +30,8 @@ class Backend(Protocol):
 
     def ask(self, method: str, *args: Any) -> Any: ...
 
+    def load(self, before: Callable[[], None]) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -47,6 +49,9 @@ class LocalBackend:
 
     def ask(self, method: str, *args: Any) -> Any:
         return getattr(self.model, method)(*args)
+
+    def load(self, before: Callable[[], None]) -> bool:
+        return self.model.load(before)
 
     def close(self) -> None:
         self.model.close()
@@ -74,6 +79,9 @@ class ShardedModel(ModelAdapter):
 
     def chat_prompt(self, text: str) -> str:
         return self.backend.ask("chat_prompt", text)
+
+    def load(self, before: Callable[[], None] = lambda: None) -> bool:
+        return self.backend.load(before)
 
     def close(self) -> None:
         """Free the backend's workers (in process: the model's own `close`)."""

@@ -80,6 +80,13 @@ class ModelAdapter:
 
         raise ModelError(f"model {self.info().name} cannot score whole texts (loglikelihood_rolling)")
 
+    def load(self, before: Callable[[], None] = lambda: None) -> bool:
+        """Load what computing needs (weights) if the model defers it to first use, calling `before()` just
+        before the load starts; True when something was loaded now. The runner calls it before its first
+        computation, so loading is its own step (timed as the run's `model_load_s`), and a run answered
+        entirely by the response cache loads nothing. Default: nothing is deferred."""
+        return False
+
     def open(self, requests: Sequence[Request]) -> Session:
         """A session for one task, given all of its requests in item order, duplicates included, before
         the runner dedupes them, asks the response cache and splits the rest into calls. Default: a

@@ -21,10 +21,12 @@ class ReportFiles:
     markdown: Path
     plots: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    trend: Path | None = None
 
 
 def write_report(runs: Sequence[str], out_dir: Path, *, title: str = "evalh leaderboard", plots: bool = True,
-                 max_samples: int | None = None, include_failed: bool = False) -> ReportFiles:
+                 max_samples: int | None = None, include_failed: bool = False,
+                 history: Sequence[str] = ()) -> ReportFiles:
     """Read the runs, write leaderboard.html, summary.md and plots/ into out_dir.
 
     A failed run (no task has results) is an error unless `include_failed`; an incomplete one (stopped
@@ -56,4 +58,29 @@ def write_report(runs: Sequence[str], out_dir: Path, *, title: str = "evalh lead
     without = [m.label for m in comparison.models if not m.run.has_samples]
     if without:
         files.notes.append(f"no samples.jsonl for {', '.join(without)}: no drill-down for them")
+    if history:
+        _write_trend(files, loaded, history, out_dir, title)
     return files
+
+
+def _write_trend(files: ReportFiles, loaded: list, history: Sequence[str], out_dir: Path, title: str) -> None:
+    """trend.html and a trend section in summary.md, from `history` (earlier runs) and this report's runs.
+    History that names no run yet (a first night) is a note, not an error."""
+    from harness.report.loading import load_run, expand_run_paths
+    from harness.report.trend import trend_html, trend_markdown, trend_series
+
+    past = []
+    for spec in history:
+        try:
+            past += [load_run(path, with_samples=False) for path in expand_run_paths([spec])]
+        except EvalhError:
+            files.notes.append(f"history {spec}: no runs yet")
+    current = {run.path for run in loaded}
+    series = trend_series([*loaded, *(run for run in past if run.path not in current)])
+    if not series:
+        files.notes.append("no trend: no model has two runs")
+        return
+    files.trend = out_dir / "trend.html"
+    files.trend.write_text(trend_html(series, title), encoding="utf-8")
+    with files.markdown.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + trend_markdown(series) + "\n")

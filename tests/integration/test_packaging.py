@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_light_commands_do_not_import_heavy_libraries(args):
     code = ("import sys; from harness.cli import main\n"
             f"try: main({args!r})\nexcept SystemExit as e: assert e.code in (0, None), e.code\n"
-            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'lm_eval', 'scipy', 'matplotlib', 'ray')"
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'lm_eval', 'scipy', 'matplotlib', 'ray',"
+            " 'wandb', 'mlflow')"
             " if m in sys.modules]\n"
             "assert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -31,7 +32,8 @@ def test_non_editable_install_ships_the_tasks(tmp_path):
     assert "harness/_tasks/starter/data/mc.jsonl" in names and "harness/_tasks/qa/arc_easy.yaml" in names
     for asset in ("leaderboard.html.j2", "leaderboard.css", "leaderboard.js"):
         assert f"harness/_reports/{asset}" in names
-    for module in ("harness/report/compare.py", "harness/bridge/lm_eval_run.py", "harness/executors/ray_backend.py"):
+    for module in ("harness/report/compare.py", "harness/bridge/lm_eval_run.py", "harness/executors/ray_backend.py",
+                   "harness/tracking/mlflow_tracker.py"):
         assert module in names
     assert not any(n.startswith(("tasks/", "tests/", "reports/")) for n in names)
     target = tmp_path / "site"

@@ -131,6 +131,14 @@ class HFModel(ModelAdapter):
         """Whether the weights are loaded (a run answered by the response cache never loads them)."""
         return self._model is not None
 
+    def load(self, before: Callable[[], None] = lambda: None) -> bool:
+        """Load tokenizer and weights now unless they are loaded (see ModelAdapter.load)."""
+        if self._model is not None:
+            return False
+        before()
+        self._ensure_loaded()
+        return True
+
     def _ensure_loaded(self) -> None:
         """Load tokenizer and weights, and measure `--batch-size auto`, unless done already."""
         if self._model is None:
