@@ -27,7 +27,8 @@ class LoadOptions:
     batch_size: int | str = 16
     threads: int | None = None
     match_batching: str = "none"
-    """'lm-eval': bf16/fp16 scoring replays lm-eval's batches (hf.aligned); 'none': batch-invariant"""
+    """'lm-eval': bf16/fp16 scoring (hf.aligned) and greedy generation (hf.generate) replay lm-eval's
+    batches; 'none': batch-invariant scoring and generation (hf.scoring, hf.invariant)"""
     base_url: str | None = None
     max_concurrency: int | None = None
     api_timeout: float | None = None

@@ -1,6 +1,7 @@
-"""A request's log-likelihood does not depend on the batch size, on sharding, or on which other requests
-are left to compute (a resumed run): every row is padded to a width of its own and every matrix product
-has a row count that fills whole kernel tiles (hf/scoring.py).
+"""A request's log-likelihood, and a greedy generation (its tokens and each step's log-probability), do not
+depend on the batch size, on sharding, or on which other requests are left to compute (a resumed run):
+every row is padded to a width of its own and every matrix product has a row count that fills whole kernel
+tiles (hf/scoring.py); in decode steps each row attends to its own keys (hf/invariant.py).
 
 Bit-equality is checked where it was verified: CPUs without AVX-512 (AVX2 kernels tile fp32 rows by 4,
 which ROW_STEP covers). Elsewhere the kernels' tile heights are not known here, and the tests hold the
@@ -14,10 +15,11 @@ import pytest
 from harness import hardware
 from harness.executors.sharded import LocalBackend, ShardedModel
 from harness.models.resolve import LoadOptions, load_model
-from harness.requests import Loglikelihood
+from harness.requests import Generate, Loglikelihood
 from harness.tasks.build import FewshotSampler, build_items
 from harness.tasks.datasets import load_rows
 from harness.tasks.loader import build_index
+from tests.integration.test_generation import PROMPTS
 
 VERIFIED = "avx512f" not in hardware.cpu_flags()
 
@@ -66,3 +68,56 @@ def test_smollm2_scores_do_not_depend_on_the_batch_size(shared_data, dtype):
         model = load_model("smollm2", LoadOptions(dtype=dtype, batch_size=size))
         scores[size] = model.loglikelihood(requests)
     _same(scores[1], scores[8], dtype, f"smollm2 {dtype}, batch size 8 against 1")
+
+
+def _wmt_prompts(shared_data, n: int) -> list[str]:
+    spec = build_index().tasks["wmt22_en_de"]
+    rows = load_rows(spec, data_dir=shared_data)[:n]
+    return [item.requests[0].prompt for item in build_items(spec, rows, None)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_generations_do_not_depend_on_batch_size_shards_or_resume(dtype):
+    """Greedy texts on an untrained model, whose near-uniform logits turn any change of rounding into
+    another token (lm-eval's batch layout changed 1 of 10 texts between batch sizes 1 and 8 in bf16)."""
+    requests = [Generate(p, (), 40) for p in PROMPTS]
+    reference = load_model("tiny-random", LoadOptions(dtype=dtype, batch_size=1)).generate(requests)
+    for size in (3, 8):
+        model = load_model("tiny-random", LoadOptions(dtype=dtype, batch_size=size))
+        assert model.generate(requests) == reference, f"batch size {size}"
+        with model.open(requests) as session:  # resumed: the first half came from the response cache
+            assert session.generate(requests[5:]) == reference[5:], f"resumed, batch size {size}"
+    with ShardedModel(LocalBackend(model), 3).open(requests) as session:
+        assert session.generate(requests) == reference, "3 shards"
+    crowd = [Generate(f"{p}{' ' * k}", (), 40) for k in range(6) for p in PROMPTS]  # 60 rows: steps of 96
+    assert model.generate(crowd[::-1])[::-1][:len(PROMPTS)] == reference, "among 60 rows"
+
+
+def _decoded(model, prompts: list[list[int]], budget: int, max_positions: int) -> list[tuple[list[int], list[float]]]:
+    from harness.models.hf import attention as hf_attention
+    from harness.models.hf import generate as hf_generate
+    from harness.models.hf import invariant as hf_invariant
+
+    jobs = [hf_generate.Job(p, budget, ("\n",)) for p in prompts]
+    with hf_attention.installed(model.model):
+        for _ in hf_invariant.decode(model.model, model.tokenizer, jobs, "cpu", max_positions):
+            pass
+    return [(job.tokens, job.logprobs) for job in jobs]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_smollm2_generations_and_logprobs_do_not_depend_on_batch_mates(shared_data, dtype):
+    """wmt22 prompts decoded two rows at a time (rows refilled as others finish) and all at once: every
+    token and every step's log-probability equal, bit for bit where verified."""
+    model = load_model("smollm2", LoadOptions(dtype=dtype, batch_size=1))
+    prompts = [model._encode(p) for p in _wmt_prompts(shared_data, 6)]
+    budget = 8
+    room = max(len(p) for p in prompts) + budget
+    runs = {rows: _decoded(model, prompts, budget, rows * room) for rows in (2, 6)}
+    assert [t for t, _ in runs[6]] == [t for t, _ in runs[2]]
+    if VERIFIED:
+        assert runs[6] == runs[2], "log-probabilities"
+    else:
+        moved = max(abs(a - b) for (_, x), (_, y) in zip(runs[2], runs[6]) for a, b in zip(x, y))
+        print(f"smollm2 {dtype}: largest step log-probability difference {moved:.3g}")
+        assert moved <= (1e-6 if dtype == "float32" else 0.05)

@@ -1,5 +1,6 @@
 """Greedy decoding of several lm-eval batches at once (hf_generate.greedy) gives exactly transformers' generate()
-output on those batches, and so lm-eval's."""
+output on those batches, and so lm-eval's; `--match-batching lm-eval` generates that way. The default,
+batch-invariant decoding is checked in test_batch_invariance.py."""
 import pytest
 
 from harness.models.hf import attention as hf_attention
@@ -90,7 +91,7 @@ def test_empty_prompt_and_zero_budget():
 @pytest.mark.slow
 def test_bf16_keeps_generates_layout_and_outputs():
     """In bf16 rounding follows each row's padding and its batch's mask: outputs equal generate()'s bit for bit."""
-    model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4))
+    model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4, match_batching="lm-eval"))
     budgets, stops = [32] * len(PROMPTS), [("\n",)] * len(PROMPTS)
     expected = hf_generate.batched(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu")
     got = hf_generate.greedy(model.model, model.tokenizer, jobs(model, budgets, stops), 4, "cpu")
@@ -104,7 +105,7 @@ def test_bf16_batches_are_cut_from_the_tasks_list_with_duplicates_as_lm_eval_cut
     from the planned list (duplicates included) and its outputs stay equal to lm-eval's."""
     from lm_eval.models.huggingface import HFLM
 
-    model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4))
+    model = load_model("smollm2", LoadOptions(dtype="bfloat16", batch_size=4, match_batching="lm-eval"))
     full = [Generate(p, ("\n",), 24) for p in [PROMPTS[0], *PROMPTS, PROMPTS[3], PROMPTS[5]]]
     unique = list(dict.fromkeys(full))
 
@@ -148,9 +149,9 @@ def test_a_cohort_keeps_its_mask_after_its_padded_rows_leave(monkeypatch):
 
 @pytest.mark.slow
 def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_same(shared_data, tmp_path):
-    """With a response cache the runner asks in calls of `flush_every` requests. The decoding schedule is
-    fixed by the whole task, so each call continues it (no prompt runs twice) and a run resumed after a
-    kill replays it: the same texts as one uninterrupted call, at any thread count."""
+    """With a response cache the runner asks in calls of `flush_every` requests. A row's numbers do not
+    depend on its batch mates, so each call decodes its own prompts (no prompt runs twice) and a run
+    resumed after a kill decodes only the rest: the same texts as one uninterrupted call."""
     from harness.cache import ResponseCache
     from harness.runner import Runner
     from harness.tasks.loader import build_index
@@ -160,21 +161,26 @@ def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_
     whole = Runner(model, data_dir=shared_data, limit=12).run_task(spec)[1]
     calls, generate = [], model._generate
 
+    from harness.models.hf.scoring import split_head
+
+    split_head(model.model)  # its one-off check runs the decoder: not a prompt
+    decoder = model.model.get_decoder()
+
     def counted(task, requests, progress=None):
-        seen, forward = {"rows": 0}, model.model.forward
+        seen, forward = {"rows": 0}, decoder.forward
 
         def rows(*args, **kwargs):
             ids = args[0] if args else kwargs["input_ids"]
             seen["rows"] += ids.shape[0] if ids.shape[1] > 1 else 0  # prompts run (prefill passes)
             return forward(*args, **kwargs)
 
-        model.model.forward = rows
+        decoder.forward = rows
         try:
             if len(calls) == crash_at:
                 raise KeyboardInterrupt
             return generate(task, requests, progress)
         finally:
-            model.model.forward = forward
+            decoder.forward = forward
             calls.append((len(requests), seen["rows"]))
 
     model._generate = counted  # what the task's session calls
@@ -193,3 +199,4 @@ def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_
         resumed = Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4)
         assert resumed.run_task(spec)[1] == whole
         assert resumed.cache_stats == {"hits": 8, "misses": 4}
+        assert sum(run for _, run in calls) == 4, calls  # only the missing prompts ran

@@ -80,7 +80,8 @@ def test_scoring_runs_the_same_passes_however_the_task_is_split(shared_data, dty
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_generation_runs_the_same_passes_however_the_task_is_split(dtype):
-    model = load_model("tiny-random", LoadOptions(dtype=dtype, batch_size=2))
+    """lm-eval's batch layout (the default decoding needs no fixed schedule: no row depends on another)."""
+    model = load_model("tiny-random", LoadOptions(dtype=dtype, batch_size=2, match_batching="lm-eval"))
     prompts = ["Question: what is 2 + 2?\nAnswer:", "Once upon a time", "Hi", "Name a colour:", "1, 2, 3,",
                "Translate to French: good morning\nFrench:", "Hi"]
     requests = [Generate(p, ("\n",), 6 + i % 3) for i, p in enumerate(prompts)]

@@ -1,5 +1,9 @@
 """Greedy generation for causal LMs: lm-eval's batches, several decoding in one forward pass.
 
+This is how `match_batching='lm-eval'` generates (outputs equal lm-eval's); by default the adapter decodes
+with `hf_invariant`, whose numbers do not depend on the batch. The helpers here (`Job`, `eos_ids`,
+`job_done`, `supports_greedy`) serve both.
+
 Each row must see exactly what it sees in lm-eval's `generate_until`, which runs transformers' `generate`
 on batches of up to `batch_size` prompts (`batches`: grouped by stop strings and budget, longest prompt
 first), left-padded to the batch's longest prompt: in bf16 the rounding of attention depends on a row's
@@ -48,6 +52,7 @@ class Job:
     text: str = ""  # the prompt's text: breaks ties between prompts of equal length, as lm-eval does
     report: bool = True  # counted in progress when done (not for a duplicate or a row run only for layout)
     tokens: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)  # of each chosen token, float32 (invariant decoding)
 
 
 def batches(jobs: Sequence[Job], batch_size: int) -> list[list[int]]:
@@ -72,6 +77,17 @@ def eos_ids(model, tokenizer) -> set[int]:
     if tokenizer.eos_token_id is not None:
         found.add(tokenizer.eos_token_id)
     return found
+
+
+def job_done(job: Job, stop_ids: set[int], tokenizer) -> bool:
+    """Whether `job` is done after its latest token: an end-of-sequence token (dropped from `tokens`), a
+    stop string in its text, or its whole budget."""
+    if job.tokens and job.tokens[-1] in stop_ids:
+        job.tokens.pop()
+        return True
+    if job.stops and any(s in tokenizer.decode(job.tokens, skip_special_tokens=False) for s in job.stops):
+        return True
+    return len(job.tokens) >= job.max_tokens
 
 
 def supports_greedy(model) -> bool:
@@ -189,13 +205,7 @@ def decode(model, tokenizer, jobs: Sequence[Job], batch_size: int, device: str,
     running: list[_Cohort] = []
 
     def finished(i: int) -> bool:
-        job = jobs[i]
-        if job.tokens and job.tokens[-1] in stop_ids:
-            job.tokens.pop()
-            return True
-        if job.stops and any(s in tokenizer.decode(job.tokens, skip_special_tokens=False) for s in job.stops):
-            return True
-        return len(job.tokens) >= job.max_tokens
+        return job_done(jobs[i], stop_ids, tokenizer)
 
     def settle(cohort: _Cohort) -> list[tuple[int, str]]:
         """Take each row's new token; drop the rows whose job is done and return their texts."""

@@ -26,7 +26,7 @@ from harness.models.hf.plan import TaskPlan
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 _DEFAULT_MAX_LENGTH = 2048
-SCORING_VERSION = "5"
+SCORING_VERSION = "6"
 """Part of the fingerprint: bump it when scoring code changes numbers, so cached responses are not reused."""
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 
@@ -64,6 +64,7 @@ class HFModel(ModelAdapter):
         self._tokenizer: Any = None
         self._model: Any = None
         self._greedy: bool | None = None  # whether hf_generate.greedy can drive the model (known once loaded)
+        self.decode_counts: dict[str, int] | None = None  # set to hf_invariant.new_counts() to count decode work
         folder = Path(source) if Path(source).is_dir() else None
         self._gguf_file, self._cache_dir = gguf_file, cache_dir
         facts = None
@@ -314,9 +315,14 @@ class HFModel(ModelAdapter):
         if kind is Generate:
             planned = task.generation
             rank: dict[Request, int] = {}
-            for cohort in self._generation_batches(task, planned):
-                for i in cohort:
-                    rank.setdefault(planned[i], len(rank))
+            if self.match_batching == "lm-eval":
+                runs = [i for cohort in self._generation_batches(task, planned) for i in cohort]
+            else:
+                from harness.models.hf import invariant as hf_invariant
+
+                runs = hf_invariant.order(self._jobs(task, planned))
+            for i in runs:
+                rank.setdefault(planned[i], len(rank))
         else:
             planned = task.scoring if kind is Loglikelihood else task.rolling
             scorer = self._scorer(task) if kind is Loglikelihood else self._roller(task)
@@ -416,10 +422,12 @@ class HFModel(ModelAdapter):
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
         """Greedy continuations, cut at each request's first stop string (harness.models.hf.generate).
 
-        Rounding follows each row's padding, so the rows run in lm-eval's batches, cut from the task's
-        planned list (outputs equal lm-eval's bit for bit, in any dtype). Several batches decode together
-        on a schedule fixed by the whole task; a call runs it until its own requests are done and keeps
-        the other texts for later calls.
+        By default a row's numbers do not depend on its batch mates (harness.models.hf.invariant): the same
+        texts for any batch size, sharding or resume point, with finished rows refilled from the queue.
+        With match_batching='lm-eval' the rows run in lm-eval's batches, cut from the task's planned list
+        (outputs equal lm-eval's bit for bit, in any dtype), several batches together on a schedule fixed
+        by the whole task; a call runs it until its own requests are done and keeps the other texts for
+        later calls. Models `greedy` cannot drive go through transformers' `generate` in lm-eval's batches.
         """
         return self._generate(TaskPlan(requests), requests, progress)
 
@@ -440,10 +448,15 @@ class HFModel(ModelAdapter):
         return [task.texts[r] for r in requests]
 
     def _decode(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
-        """Continue the task's decoding schedule until every request in `todo` has its text."""
+        """Greedy texts of every request in `todo`: by default each row decodes independently of its batch
+        mates (hf_invariant), so only `todo` runs; with match_batching='lm-eval' the task's schedule of
+        lm-eval's batches continues until every request in `todo` has its text."""
         from harness.models.hf import attention as hf_attention
         from harness.models.hf import generate as hf_generate
 
+        if self.match_batching != "lm-eval":
+            self._decode_invariant(task, todo, progress)
+            return
         plan = task.generation
         if task.schedule is None:  # several of lm-eval's batches at once, within one batch's cache at full length
             task.schedule = hf_generate.decode(self.model, self.tokenizer, self._jobs(task, plan), self.batch_size,
@@ -459,6 +472,23 @@ class HFModel(ModelAdapter):
                 todo -= done
                 if progress and done:
                     progress(len(done))
+
+    def _decode_invariant(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
+        """Decode the requests in `todo` (each once) with continuous batching; a row's numbers do not depend
+        on the other rows, so nothing else of the task needs computing. The running rows' caches hold at
+        most batch size x context length positions."""
+        from harness.models.hf import attention as hf_attention
+        from harness.models.hf import invariant as hf_invariant
+
+        requests = sorted(todo, key=task.index[Generate].get) if task.covers(Generate, list(todo)) else list(todo)
+        jobs = self._jobs(task, requests)
+        with hf_attention.installed(self.model):
+            for finished in hf_invariant.decode(self.model, self.tokenizer, jobs, self.device,
+                                                self.batch_size * self.max_length, self.decode_counts):
+                for i, text in finished:
+                    task.texts[requests[i]] = text
+                if progress and finished:
+                    progress(len(finished))
 
     def _generate_batches(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
         """transformers' `generate` on each of lm-eval's batches that holds a request in `todo`."""
