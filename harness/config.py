@@ -38,7 +38,8 @@ class RunConfig(BaseModel):
     dtype: str = "auto"
     batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(default=16, description="requests per forward pass, or 'auto'")
     match_batching: Literal["none", "lm-eval"] = Field(
-        default="none", description="'lm-eval': replay lm-eval's batches in bf16/fp16 to equal its rounding")
+        default="none", description="'lm-eval': replay lm-eval's batches (scoring and greedy generation) to "
+                                    "equal its rounding; 'none': numbers independent of the batch")
     threads: int | None = Field(default=None, ge=1, description="torch intra-op threads (default: the usable cores)")
     output_dir: str = "runs"
     data_dir: str | None = None

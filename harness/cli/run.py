@@ -38,8 +38,9 @@ Each model gets runs/<date>-<model>/results.json (metrics with 95% CIs) and samp
 @click.option("--dtype", help="auto, bfloat16, float16, float32 (default auto: bf16 where the hardware has it, else float32).")
 @click.option("--threads", type=int, help="torch threads for local models (default: OMP_NUM_THREADS, else the cores this process may use).")
 @click.option("--match-batching", type=click.Choice(["none", "lm-eval"]),
-              help="bf16/fp16 scoring: 'none' (default) gives numbers independent of --batch-size; 'lm-eval' "
-                   "replays lm-eval's batches to equal its rounding bit for bit (at one thread).")
+              help="'none' (default): log-likelihoods and greedy generations independent of --batch-size, "
+                   "--shards and resuming; 'lm-eval': replay lm-eval's batches to equal its bf16 rounding bit "
+                   "for bit (at one thread).")
 @click.option("--batch-size", "--batch_size", "batch_size", help="Requests per forward pass (default 16), or 'auto': the largest that fits memory.")
 @click.option("--output-dir", "--output_path", "output_dir", type=click.Path(),
               help="Where run folders go (default ./runs).")
