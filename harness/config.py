@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import ConfigError
 
@@ -41,6 +41,16 @@ class RunConfig(BaseModel):
     api_timeout: float | None = Field(default=None, gt=0, description="seconds per API request attempt")
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
+    fewshot_as_multiturn: bool | None = Field(
+        default=None, description="few-shot examples as user/assistant turns (default: on with the chat template)")
+    system_instruction: str | None = Field(default=None, description="system message that opens every prompt")
+    gen_kwargs: dict[str, Any] | None = Field(
+        default=None, description="generation settings over every generate task's own, e.g. "
+        "'temperature=0.8,top_p=0.95,max_gen_toks=512' (harness/tasks/sampling.py)")
+    samples: int | None = Field(default=None, ge=1, description="generations per item (overrides a task's repeats)")
+    think_end_token: str | None = Field(
+        default=None, description="strip a reasoning model's thinking up to this marker (e.g. '</think>') "
+        "before scoring")
     judge: str | None = Field(default=None, description="model that grades dialogue tasks (MT-Bench)")
     executor: Literal["local", "ray"] = Field(default="local", description="where model calls run")
     ray_address: str | None = Field(default=None, description="Ray cluster address (default: start a local one)")
@@ -49,6 +59,25 @@ class RunConfig(BaseModel):
     cache: bool = Field(default=True, description="reuse and store model responses in the response cache")
     cache_dir: str | None = Field(default=None, description="folder of every cache evalh writes: responses.sqlite, "
                                   "assembled and converted GGUF models (default: ~/.cache/evalh)")
+
+
+    @field_validator("gen_kwargs", mode="before")
+    @classmethod
+    def _parse_gen_kwargs(cls, value: object) -> object:
+        from harness.tasks.sampling import parse_gen_kwargs
+
+        if value is None or isinstance(value, (str, dict)):
+            try:
+                return parse_gen_kwargs(value) or None  # type: ignore[arg-type]
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _multiturn_needs_chat(self) -> "RunConfig":
+        if self.fewshot_as_multiturn and not self.apply_chat_template:
+            raise ValueError("--fewshot-as-multiturn needs --apply-chat-template (as in lm-eval)")
+        return self
 
 
 _LIST_FIELDS = {"models", "tasks", "include_paths", "allow_paths"}

@@ -142,6 +142,8 @@ class SampleRecord(BaseModel):
     logprobs: list[float] | None = None
     is_greedy: list[bool] | None = None
     response: str | None = None
+    responses: list[str] | None = Field(default=None, description="every generation of an item that has "
+                                        "several (repeats); `response` is the first")
     scores: dict[str, float | None] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict, description="metric -> why it scored as it did "
                                     "(e.g. a failed test's reason, an extracted answer)")

@@ -72,6 +72,8 @@ _FACTORIES = {
     "bits_per_byte": lambda **kw: PerplexityMetric("bits_per_byte", **kw),
     "mt_bench_score": _judge_metric,
     "pass@1": lambda **kw: PassAtK(1, **kw),
+    "pass@10": lambda **kw: PassAtK(10, **kw),
+    "pass@100": lambda **kw: PassAtK(100, **kw),
     "minerva_exact_match": _minerva_exact_match,
     "math_verify": _math_verify,
 }
