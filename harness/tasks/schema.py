@@ -184,8 +184,8 @@ class TaskSpec(_Strict):
         from harness.tasks.filters import build_chain
 
         for name, steps in value.items():
-            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-                raise ValueError(f"filter set name {name!r}: use letters, digits, '_', '-' and '.'")
+            if not re.fullmatch(r"[A-Za-z0-9_.@\-]+", name):  # '@' for lm-eval's maj@64
+                raise ValueError(f"filter set name {name!r}: use letters, digits, '_', '-', '.' and '@'")
             build_chain(steps, f"filter set '{name}'")
         return value
 

@@ -365,7 +365,8 @@ class HFModel(ModelAdapter):
         return hf_generate.batches(self._jobs(task, requests), self.batch_size)
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
-        """Greedy continuations, cut at each request's first stop string (harness.models.hf.generate).
+        """Continuations, cut at each request's first stop string: greedy (harness.models.hf.generate), or
+        drawn as a request's `sampling` says, from its own seeded generator (harness.models.hf.sample).
 
         Rounding follows each row's padding, so the rows run in lm-eval's batches, cut from the task's
         planned list (outputs equal lm-eval's bit for bit, in any dtype). Several batches decode together
@@ -382,6 +383,10 @@ class HFModel(ModelAdapter):
         todo = {r for r in wanted if r not in task.texts}
         if progress and len(todo) < len(wanted):
             progress(len(wanted) - len(todo))
+        sampled = {r for r in todo if r.sampling is not None}
+        if sampled:
+            self._sample(task, sampled, progress)
+            todo -= sampled
         if todo:
             if self._greedy is None:  # decided once per loaded model
                 from harness.models.hf import generate as hf_generate
@@ -389,6 +394,24 @@ class HFModel(ModelAdapter):
                 self._greedy = hf_generate.supports_greedy(self.model)
             (self._decode if self._greedy else self._generate_batches)(task, todo, progress)
         return [task.texts[r] for r in requests]
+
+    def _sample(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
+        """Draw every sampled request in `todo`; the repeats of one prompt and settings share a prefill."""
+        from harness.models.hf import sample as hf_sample
+
+        groups: dict[tuple, list[Generate]] = {}
+        for r in sorted(todo, key=lambda r: (r.prompt, r.max_tokens, r.until, r.sampling.seed, r.sampling.index)):
+            key = (r.prompt, r.max_tokens, r.until, r.sampling.temperature, r.sampling.top_p, r.sampling.top_k)
+            groups.setdefault(key, []).append(r)
+        for members in groups.values():
+            job = self._jobs(task, members[:1])[0]
+            for start in range(0, len(members), self.batch_size):
+                rows = members[start:start + self.batch_size]
+                texts = hf_sample.sample_group(self.model, self.tokenizer, job.prompt, rows[0].prompt, job.max_tokens,
+                                               job.stops, [r.sampling for r in rows], self.device)
+                task.texts.update(zip(rows, texts))
+                if progress:
+                    progress(len(rows))
 
     def _decode(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
         """Continue the task's decoding schedule until every request in `todo` has its text."""
