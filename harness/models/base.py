@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.requests import Generate, Loglikelihood, Request, Rolling, Sampling  # noqa: F401 - used in docs
+from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 Progress = Callable[[int], None] | None
 """Called with the number of requests just finished, so a caller can draw a progress bar."""
@@ -53,7 +53,8 @@ class ModelAdapter:
 
         model.generate([Generate("Q: 2 + 2 =\nA:", ("\n",), 8, Sampling(0.8, top_p=0.95, seed=1, index=k))
                         for k in range(3)])
-        -> [" 4", " 4", " four"]   # three draws; the same seed and index give the same text again
+        -> [" 4", " 4", " four"]   # three draws (harness.requests.Sampling); the same seed and index
+                                   # give the same text again
 
         model.loglikelihood_rolling([Rolling("The cat sat on the mat.")])
         -> [-21.7]         # log P(text) from an empty context (the prefix token), over windows

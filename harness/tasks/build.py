@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import DataError, TaskError
-from harness.requests import Generate, Loglikelihood, Request, Rolling
+from harness.requests import Loglikelihood, Request, Rolling
 from harness.tasks.context import Message, PromptFormat, join_delimited, render
 from harness.tasks.schema import TaskSpec
 from harness.tasks.templates import render_text, render_value

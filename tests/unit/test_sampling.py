@@ -10,7 +10,7 @@ from harness.config import load_config
 from harness.errors import ConfigError, TaskError
 from harness.models.base import ModelAdapter, ModelInfo
 from harness.models.fake import FakeModel
-from harness.requests import Generate, Sampling
+from harness.requests import Generate
 from harness.runner import Runner
 from harness.tasks.loader import build_index
 from harness.tasks.sampling import GenerationOptions, apply_overrides, parse_gen_kwargs
