@@ -127,4 +127,6 @@ def load_config(cli: Mapping[str, Any] | None = None, config_file: str | Path | 
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         origin = next((o for o, layer in reversed(layers) if err["loc"] and err["loc"][0] in layer), "defaults")
+        if not field:  # a rule across options (e.g. --fewshot-as-multiturn needs --apply-chat-template)
+            raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
         raise ConfigError(f"option '{field}' (from {origin}): {err['msg']}") from None

@@ -133,3 +133,9 @@ def test_cli_records_the_seed_and_the_generation_settings(tmp_path):
     config = read_result(run_dir / "results.json").config
     assert (config["seed"], config["gen_kwargs"], config["samples"]) == (7, {"temperature": 0.9, "max_tokens": 8}, 2)
     assert all(len(s.responses) == 2 for s in read_samples(run_dir))
+
+
+def test_fewshot_as_multiturn_needs_the_chat_template():
+    with pytest.raises(ConfigError, match=r"^--fewshot-as-multiturn needs --apply-chat-template"):
+        load_config({"fewshot_as_multiturn": True}, env={})
+    assert load_config({"fewshot_as_multiturn": True, "apply_chat_template": True}, env={}).fewshot_as_multiturn
