@@ -56,8 +56,14 @@ def request_kind(request: Request) -> str:
 
 
 def request_hash(request: Request) -> str:
-    """sha256 of a canonical JSON of the request's kind and fields (tuples become lists)."""
+    """sha256 of a canonical JSON of the request's kind and fields (tuples become lists).
+
+    A greedy generation (no `sampling`) leaves the field out, so its key is the one it had before sampled
+    generations existed and cached greedy responses stay valid; a sampled one is keyed by its prompt,
+    budget, stops, temperature, top_p, top_k, seed and repeat index."""
     payload = {"kind": request_kind(request), **asdict(request)}
+    if payload.get("sampling", 0) is None:
+        del payload["sampling"]
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

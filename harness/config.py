@@ -50,6 +50,16 @@ class RunConfig(BaseModel):
     api_timeout: float | None = Field(default=None, gt=0, description="seconds per API request attempt")
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     apply_chat_template: bool = Field(default=False, description="wrap prompts in the tokenizer's chat template")
+    fewshot_as_multiturn: bool | None = Field(
+        default=None, description="few-shot examples as user/assistant turns (default: on with the chat template)")
+    system_instruction: str | None = Field(default=None, description="system message that opens every prompt")
+    gen_kwargs: dict[str, Any] | None = Field(
+        default=None, description="generation settings over every generate task's own, e.g. "
+        "'temperature=0.8,top_p=0.95,max_gen_toks=512' (harness/tasks/sampling.py)")
+    samples: int | None = Field(default=None, ge=1, description="generations per item (overrides a task's repeats)")
+    think_end_token: str | None = Field(
+        default=None, description="strip a reasoning model's thinking up to this marker (e.g. '</think>') "
+        "before scoring")
     judge: str | None = Field(default=None, description="model that grades dialogue tasks (MT-Bench)")
     executor: Literal["local", "ray"] = Field(default="local", description="where model calls run")
     ray_address: str | None = Field(default=None, description="Ray cluster address (default: start a local one)")
@@ -101,6 +111,24 @@ class RunConfig(BaseModel):
             data["dtype"] = str(dtype).removeprefix("torch.")
         data["model_args"] = args
         return data
+
+    @field_validator("gen_kwargs", mode="before")
+    @classmethod
+    def _parse_gen_kwargs(cls, value: object) -> object:
+        from harness.tasks.sampling import parse_gen_kwargs
+
+        if value is None or isinstance(value, (str, dict)):
+            try:
+                return parse_gen_kwargs(value) or None  # type: ignore[arg-type]
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _multiturn_needs_chat(self) -> "RunConfig":
+        if self.fewshot_as_multiturn and not self.apply_chat_template:
+            raise ValueError("--fewshot-as-multiturn needs --apply-chat-template (as in lm-eval)")
+        return self
 
 
 def parse_model_args(text: str) -> dict[str, str | bool | int]:
@@ -185,4 +213,6 @@ def load_config(cli: Mapping[str, Any] | None = None, config_file: str | Path | 
         if not field:  # a check across options (model_args); its message names them
             raise ConfigError(f"{err['msg'].removeprefix('Value error, ')}") from None
         origin = next((o for o, layer in reversed(layers) if err["loc"] and err["loc"][0] in layer), "defaults")
+        if not field:  # a rule across options (e.g. --fewshot-as-multiturn needs --apply-chat-template)
+            raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
         raise ConfigError(f"option '{field}' (from {origin}): {err['msg']}") from None

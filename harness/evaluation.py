@@ -20,7 +20,6 @@ from harness.version import __version__
 from harness.cache import ResponseCache, default_cache_path
 from harness.config import RunConfig
 from harness.bridge.lm_eval_run import PREFIX as LM_EVAL_PREFIX, LmEvalTask
-from harness import hardware
 from harness.errors import ConfigError, EvalhError
 from harness.models.base import ModelAdapter
 from harness.paths import writable_folder
@@ -28,6 +27,7 @@ from harness.models.resolve import LoadOptions, load_model
 from harness.results import RunError, RunResult, write_result
 from harness.runner import Runner
 from harness.tasks.loader import build_index
+from harness.tasks.sampling import GenerationOptions
 from harness.tasks.schema import TaskSpec
 from harness.tracking import check_trackers, log_runs
 
@@ -172,7 +172,8 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     runner = Runner(model, judge=judge, load=load, load_options=LoadOptions.from_config(config), data_dir=Path(config.data_dir) if config.data_dir else None,
                     limit=config.limit, num_fewshot=config.num_fewshot, seed=config.seed, progress=config.progress,
                     apply_chat_template=config.apply_chat_template, cache=cache,
-                    allowed=[Path(p) for p in config.allow_paths], log=log)
+                    allowed=[Path(p) for p in config.allow_paths], log=log,
+                    generation=generation_options(config))
     started = time.perf_counter()
     samples_path = run_dir / "samples.jsonl"
     samples_path.touch()
@@ -198,6 +199,13 @@ def _run_model(config: RunConfig, model: ModelAdapter, specs: list[TaskSpec | Lm
     result.status = "complete" if result.tasks else "failed"
     write_result(run_dir, result)
     return run_dir, result
+
+
+def generation_options(config: RunConfig) -> GenerationOptions:
+    """The run's generation and prompt settings, as the runner takes them."""
+    return GenerationOptions(gen_kwargs=config.gen_kwargs, samples=config.samples,
+                             think_end_token=config.think_end_token, system_instruction=config.system_instruction,
+                             fewshot_as_multiturn=config.fewshot_as_multiturn)
 
 
 def _logged(error: RunError, log: Callable[[str], None]) -> RunError:

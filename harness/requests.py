@@ -13,12 +13,30 @@ class Loglikelihood:
 
 
 @dataclass(frozen=True)
+class Sampling:
+    """How to draw a sampled generation instead of the greedy one.
+
+    `seed` is the run's seed and `index` which of an item's repeats this is: together with the prompt they
+    fix the draw, so a rerun with the same seed gives the same text and the repeats of one prompt differ.
+    `top_p` 1.0 and `top_k` 0 mean no nucleus or top-k cut.
+    """
+
+    temperature: float
+    top_p: float = 1.0
+    top_k: int = 0
+    seed: int = 1234
+    index: int = 0
+
+
+@dataclass(frozen=True)
 class Generate:
-    """Greedy continuation of `prompt`, cut at the first of `until`, at most `max_tokens` new tokens."""
+    """A continuation of `prompt`, cut at the first of `until`, at most `max_tokens` new tokens: greedy,
+    or drawn as `sampling` says when it is given."""
 
     prompt: str
     until: tuple[str, ...] = ()
     max_tokens: int = 256
+    sampling: Sampling | None = None
 
 
 @dataclass(frozen=True)

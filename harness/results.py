@@ -144,6 +144,8 @@ class SampleRecord(BaseModel):
     response: str | None = None
     rolling: float | None = Field(default=None, description="loglikelihood_rolling tasks: the text's summed "
                                   "log-likelihood (what perplexities are computed from)")
+    responses: list[str] | None = Field(default=None, description="every generation of an item that has "
+                                        "several (repeats); `response` is the first")
     scores: dict[str, float | None] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict, description="metric -> why it scored as it did "
                                     "(e.g. a failed test's reason, an extracted answer)")

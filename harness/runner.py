@@ -20,6 +20,8 @@ from harness.progress import TaskProgress
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 from harness.results import DatasetInfo, SampleRecord, TaskResult
 from harness.tasks.build import FewshotSampler, Item, build_items
+from harness.tasks.context import PromptFormat
+from harness.tasks.sampling import GenerationOptions, apply_overrides
 from harness.tasks.datasets import describe_source, fingerprint, load_rows
 from harness.tasks.dialogue import judge_of, run_dialogue
 from harness.tasks.schema import TaskSpec
@@ -39,13 +41,15 @@ class Runner:
                  flush_every: int | None = None, judge: ModelAdapter | None = None,
                  load: Callable[[str, LoadOptions], ModelAdapter] = load_model,
                  load_options: LoadOptions | None = None, allowed: Sequence[Path] = (),
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None,
+                 generation: GenerationOptions | None = None) -> None:
         self.model, self.data_dir, self.limit = model, data_dir, limit
         self.allowed = tuple(allowed)
         """Folders besides the task's own and data_dir that task files may read (--allow-path)."""
         self.load, self.load_options = load, load_options or LoadOptions()
         self.num_fewshot, self.seed, self.progress = num_fewshot, seed, progress
         self.chat = apply_chat_template
+        self.generation = generation or GenerationOptions()
         self.judge = judge
         self._loaded_judges: dict[tuple, ModelAdapter] = {}
         self._judge_runners: dict[int, Runner] = {}
@@ -70,13 +74,15 @@ class Runner:
             return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir,
                                 allowed=self.allowed, limit=self.limit, seed=self.seed)
         started, loading = time.perf_counter(), self.load_seconds
+        options = self.generation
+        spec = apply_overrides(spec, options.gen_kwargs, options.samples, options.think_end_token)
         metrics = [get_metric(name, spec.metric_options.get(name), spec.name) for name in spec.metrics]
         all_rows = load_rows(spec, data_dir=self.data_dir, allowed=self.allowed)
         if not all_rows:
             raise DataError(f"task {spec.name}: the dataset ({describe_source(spec, self.data_dir)}) has no rows")
         rows = all_rows[: limit_count(self.limit, len(all_rows))]
         sampler = self._sampler(spec, all_rows)
-        items = build_items(spec, rows, sampler, wrap=self._chat_wrapper())
+        items = build_items(spec, rows, sampler, form=self._prompt_format(), seed=self.seed)
         outcomes = self._execute(spec.name, items)
         task_seconds = time.perf_counter() - started - (self.load_seconds - loading)  # the load is its own step
         scores = score_task(spec, metrics, outcomes, self.seed)
@@ -115,8 +121,12 @@ class Runner:
             judge.close()
         self._loaded_judges.clear()
 
-    def _chat_wrapper(self):
-        return self.model.chat_prompt if self.chat else None
+    def _prompt_format(self) -> PromptFormat:
+        """Plain text, or the model's chat format (--apply-chat-template); with the system instruction."""
+        options = self.generation
+        multiturn = self.chat if options.fewshot_as_multiturn is None else options.fewshot_as_multiturn
+        return PromptFormat(system_instruction=options.system_instruction,
+                            chat=self.model.chat_conversation if self.chat else None, multiturn=multiturn)
 
     def _sampler(self, spec: TaskSpec, eval_rows: list[dict]) -> FewshotSampler | None:
         k = spec.fewshot.k if self.num_fewshot is None else self.num_fewshot
@@ -211,7 +221,7 @@ def _outcome(item: Item, responses: list) -> Outcome:
         return Outcome(item, logprobs=tuple(float(r[0]) for r in responses),
                        is_greedy=tuple(bool(r[1]) for r in responses))
     if isinstance(first, Generate):
-        return Outcome(item, response=responses[0])
+        return Outcome(item, response=responses[0], responses=tuple(responses) if len(responses) > 1 else None)
     return Outcome(item, rolling=float(responses[0]))
 
 
@@ -223,5 +233,6 @@ def _record(spec: TaskSpec, outcome: Outcome, scores: dict[str, float | None], d
         prompt=item.prompt, target=target, choices=list(item.choices) if item.choices else None,
         logprobs=list(outcome.logprobs) if outcome.logprobs is not None else None,
         is_greedy=list(outcome.is_greedy) if outcome.is_greedy is not None else None,
-        response=outcome.response, rolling=outcome.rolling, scores=scores, details=details, row=item.row,
+        response=outcome.response, responses=list(outcome.responses) if outcome.responses else None,
+        rolling=outcome.rolling, scores=scores, details=details, row=item.row,
     )

@@ -33,7 +33,7 @@ Each model gets runs/<date>-<model>/results.json (metrics with 95% CIs) and samp
 @click.option("--limit", type=float,
               help="Only the first N items of each task, in dataset order; below 1, that fraction of each task.")
 @click.option("--num-fewshot", "--num_fewshot", "num_fewshot", type=int, help="Few-shot examples per item (overrides each task's default).")
-@click.option("--seed", type=int, help="Seed for few-shot sampling and bootstrap CIs (default 1234).")
+@click.option("--seed", type=int, help="Seed for few-shot sampling, sampled generations and bootstrap CIs (default 1234).")
 @click.option("--device", help="cpu, cuda, cuda:1, ... (default: auto).")
 @click.option("--dtype", help="auto, bfloat16, float16, float32 (default auto: bf16 where the hardware has it, else float32).")
 @click.option("--threads", type=int, help="torch threads for local models (default: OMP_NUM_THREADS, else the cores this process may use).")
@@ -56,6 +56,17 @@ Each model gets runs/<date>-<model>/results.json (metrics with 95% CIs) and samp
 @click.option("--max-concurrency", type=int, help="API models: requests in flight at once (default 4).")
 @click.option("--apply-chat-template/--no-apply-chat-template", default=None,
               help="Wrap each prompt in the model's chat template (off by default, as lm-eval).")
+@click.option("--fewshot-as-multiturn/--no-fewshot-as-multiturn", "--fewshot_as_multiturn", "fewshot_as_multiturn",
+              default=None, help="With --apply-chat-template: few-shot examples as user/assistant turns (default: on "
+                                 "with the chat template, as lm-eval).")
+@click.option("--system-instruction", "--system_instruction", "system_instruction",
+              help="System message that opens every prompt (lm-eval's --system_instruction).")
+@click.option("--gen-kwargs", "--gen_kwargs", "gen_kwargs",
+              help="Generation settings for generate tasks, e.g. temperature=0.8,top_p=0.95,max_gen_toks=512 "
+                   "(temperature 0: greedy). Sampled runs are reproducible with --seed.")
+@click.option("--samples", type=int, help="Generations per item (overrides each task's repeats), for maj@k and pass@k.")
+@click.option("--think-end-token", "--think_end_token", "think_end_token",
+              help="Strip a reasoning model's thinking up to this marker (e.g. '</think>') before scoring.")
 @click.option("--cache/--no-cache", default=None,
               help="Reuse and store model responses in the response cache (default: on).")
 @click.option("--cache-dir", type=click.Path(),

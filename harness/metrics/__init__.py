@@ -1,6 +1,8 @@
 """Metrics by name. Each takes per-item Outcomes, gives per-sample scores and an aggregate with uncertainty."""
 from __future__ import annotations
 
+import re
+
 from importlib.metadata import EntryPoint, entry_points
 
 from harness.errors import TaskError, did_you_mean
@@ -72,6 +74,7 @@ _FACTORIES = {
     "bits_per_byte": lambda **kw: PerplexityMetric("bits_per_byte", **kw),
     "mt_bench_score": _judge_metric,
     "pass@1": lambda **kw: PassAtK(1, **kw),
+    "pass@10": lambda **kw: PassAtK(10, **kw),
     "minerva_exact_match": _minerva_exact_match,
     "math_verify": _math_verify,
 }
@@ -94,6 +97,8 @@ def metric_factories() -> dict[str, object]:
 def get_metric(name: str, options: dict | None = None, task: str = "") -> Metric:
     """A metric instance by name; unknown names, broken plugins and bad options are TaskErrors naming the task."""
     factories = _FACTORIES if name in _FACTORIES else metric_factories()
+    if name not in factories and re.fullmatch(r"pass@[1-9][0-9]*", name):  # any k: pass@2, pass@64, ...
+        factories = {name: lambda **kw: PassAtK(int(name.removeprefix("pass@")), **kw)}
     if name not in factories:
         raise TaskError(f"task {task}: unknown metric '{name}'{did_you_mean(name, factories)}")
     factory = factories[name]

@@ -19,6 +19,8 @@ class Outcome:
     logprobs: tuple[float, ...] | None = None
     is_greedy: tuple[bool, ...] | None = None
     response: str | None = None
+    responses: tuple[str, ...] | None = None
+    """Every generation of a generate item, one per repeat (`response` is the first)."""
     rolling: float | None = None
 
 

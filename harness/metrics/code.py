@@ -28,8 +28,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 class PassAtK(Metric):
-    """pass@k of each problem from its completions (today one, greedy; n samples plug in where
-    `completions` is built), averaged over problems with lm-eval's mean and standard error.
+    """pass@k of each problem from its n completions (one per repeat: `repeats: n` in the task, or
+    `--samples n`), with the unbiased estimator, averaged over problems with lm-eval's mean and standard
+    error. pass@k needs n >= k: fewer completions is a clear error of the task.
 
     Options: `prefix` (template over the row put before the completion), `timeout` (wall-clock seconds a
     program may run; 3.0 as code_eval, so a slow canonical solution fails here as it does in lm-eval),
@@ -55,7 +56,13 @@ class PassAtK(Metric):
     def score_all(self, outcomes: Sequence[Outcome]) -> list[tuple[float, dict]]:
         from harness.sandbox import run_programs
 
-        completions = [[o.response or ""] for o in outcomes]
+        completions = [list(o.responses) if o.responses else [o.response or ""] for o in outcomes]
+        if completions and min(map(len, completions)) < self.k:
+            from harness.errors import TaskError
+
+            raise TaskError(f"{self.name} needs at least {self.k} completions per problem, got "
+                            f"{min(map(len, completions))}: run with --samples {self.k} or more (and a "
+                            f"temperature above 0, e.g. --gen-kwargs temperature=0.8)")
         programs = [self.program(o, c) for o, cs in zip(outcomes, completions) for c in cs]
         results = iter(run_programs(programs, self.limits))
         scored = []

@@ -115,7 +115,17 @@ class MathVerify(Metric):
             raise TaskError(f"metric math_verify needs the math-verify package: {INSTALL_HINT}") from None
         self.gold_field = gold_field
 
-    def sample(self, outcome: Outcome) -> float:
+    def score_all(self, outcomes):
+        """Each score with what math_verify read from the output and the gold (`extracted`, `gold`: the
+        strings of its parses; an empty list when it found no answer), so samples.jsonl shows why."""
         from math_verify import parse, verify
 
-        return float(bool(verify(gold=parse(outcome.item.row[self.gold_field]), target=parse(outcome.response or ""))))
+        scored = []
+        for outcome in outcomes:
+            gold, target = parse(outcome.item.row[self.gold_field]), parse(outcome.response or "")
+            scored.append((float(bool(verify(gold=gold, target=target))),
+                           {"extracted": [str(x) for x in target], "gold": [str(x) for x in gold]}))
+        return scored
+
+    def sample(self, outcome: Outcome) -> float:
+        return self.score_all([outcome])[0][0]

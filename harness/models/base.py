@@ -51,6 +51,11 @@ class ModelAdapter:
         model.generate([Generate("Q: 2 + 2 =\nA:", until=("\n",), max_tokens=8)])
         -> [" 4"]          # greedy, at most 8 new tokens, cut before the first stop string
 
+        model.generate([Generate("Q: 2 + 2 =\nA:", ("\n",), 8, Sampling(0.8, top_p=0.95, seed=1, index=k))
+                        for k in range(3)])
+        -> [" 4", " 4", " four"]   # three draws (harness.requests.Sampling); the same seed and index
+                                   # give the same text again
+
         model.loglikelihood_rolling([Rolling("The cat sat on the mat.")])
         -> [-21.7]         # log P(text) from an empty context (the prefix token), over windows
                            # of the context length when the text is longer
@@ -70,8 +75,15 @@ class ModelAdapter:
         raise NotImplementedError
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
-        """Greedy continuation of each `prompt`: at most `max_tokens` new tokens, cut before the first of
-        `until` (see `cut_at_stop`); an empty budget gives ""."""
+        """Continuation of each `prompt`: at most `max_tokens` new tokens, cut before the first of `until`
+        (see `cut_at_stop`); an empty budget gives "".
+
+        Greedy when `sampling` is None. Otherwise drawn at `sampling.temperature`, within `top_k` (0: no
+        cut) and `top_p` (1.0: no cut), and reproducible: the draw is fixed by `sampling.seed`,
+        `sampling.index` (which repeat) and the prompt, never by global random state or by the other
+        requests of the call, so a rerun gives the same text and the repeats of a prompt differ. A backend
+        that cannot seed its draws (a server that ignores `seed`) says so in its docstring. Greedy
+        requests and sampled ones may come in one call."""
         raise NotImplementedError
 
     def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:

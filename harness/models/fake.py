@@ -5,6 +5,9 @@
 - generation ("parrot"): the last labelled line of the prompt before its final cue line, without the
   label: for "English: Good morning.\\nGerman:" it answers "Good morning.". That gives translation,
   QA and summarization metrics that are low but not zero, and that tests can compute independently.
+- sampled generation (a request with `sampling`): the greedy output with each word swapped, with
+  probability min(1, temperature / 2), for a word of the prompt, drawn from a Random seeded by the
+  request's seed, prompt and repeat index: the same seed gives the same text, another seed another.
 - a fake that knows answers (`fake:answers=PATH;wrong=0.2`, for planted regressions in report tests):
   PATH is a JSON object mapping a context to its correct continuation (e.g.
   {"Question: What is the capital of France?\nAnswer:": " Paris"}). For a known context the correct
@@ -38,6 +41,21 @@ def fake_logprob(context: str, continuation: str, seed: int = 0) -> tuple[float,
     """The fake's log P(continuation | context) and is_greedy."""
     draw = unit_hash(str(seed), context, continuation)
     return -(3.0 * draw + 0.05 * len(continuation)), draw < 0.2
+
+
+def fake_sample(request: Generate) -> str:
+    """The fake's sampled output for a request with `sampling` (see the module docstring)."""
+    import random
+
+    greedy = fake_generation(request.prompt, request.until, request.max_tokens)
+    sampling = request.sampling
+    if sampling is None or not greedy:
+        return greedy
+    rnd = random.Random(f"{sampling.seed}\x1f{sampling.index}\x1f{request.prompt}")
+    pool = request.prompt.split() or ["?"]
+    swap = min(1.0, sampling.temperature / 2)
+    words = [rnd.choice(pool) if rnd.random() < swap else word for word in greedy.split()]
+    return cut_at_stop(" " + " ".join(words), request.until)
 
 
 def fake_generation(prompt: str, until: Sequence[str] = (), max_tokens: int = 256) -> str:
@@ -98,7 +116,7 @@ class FakeModel(ModelAdapter):
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
         self.calls.extend(requests)
-        out = [fake_generation(r.prompt, r.until, r.max_tokens) for r in requests]
+        out = [fake_sample(r) if r.sampling else fake_generation(r.prompt, r.until, r.max_tokens) for r in requests]
         if progress:
             progress(len(requests))
         return out

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import DataError, TaskError
-from harness.requests import Generate, Loglikelihood, Request, Rolling
+from harness.requests import Loglikelihood, Request, Rolling
+from harness.tasks.context import Message, PromptFormat, join_delimited, render
 from harness.tasks.schema import TaskSpec
 from harness.tasks.templates import render_text, render_value
 
@@ -98,34 +99,41 @@ class FewshotSampler:
 
 
 def build_items(spec: TaskSpec, rows: Sequence[dict], sampler: FewshotSampler | None = None,
-                wrap: Callable[[str], str] | None = None) -> list[Item]:
+                form: PromptFormat | None = None, seed: int = 1234) -> list[Item]:
     """Render every row into an Item; the first bad row raises DataError naming task, row and field.
 
-    `wrap` turns the finished prompt into the model's chat format (--apply-chat-template).
+    `form` says how the context is rendered (plain text by default; a chat format under
+    --apply-chat-template, with a system instruction: harness.tasks.context). `seed` fixes the draws of
+    a task that samples its generations.
     """
     items = []
     for index, row in enumerate(rows):
         where = f"task {spec.name}, row {index}"
-        items.append(_build_item(spec, index, row, sampler, where, wrap))
+        items.append(_build_item(spec, index, row, sampler, where, form, seed))
     return items
 
 
-def _fewshot_prefix(spec: TaskSpec, row: dict, sampler: FewshotSampler | None) -> str:
-    """lm-eval's context: preamble (its `description`), then k solved examples, each followed by the
-    few-shot delimiter. With a `continuation`, an example is prompt + gold choice + delimiter + continuation."""
+def _context(spec: TaskSpec, row: dict, sampler: FewshotSampler | None, form: PromptFormat | None,
+             where: str) -> str:
+    """lm-eval's context (harness.tasks.context): system instruction and preamble (its `description`), k
+    solved examples, the item's prompt. With a `continuation`, an example's prompt is prompt + gold choice
+    and its answer the continuation."""
     preamble = render_text(spec.preamble, row, f"task {spec.name}, field 'preamble'") if spec.preamble else ""
-    if sampler is None or sampler.k == 0:
-        return preamble
-    shots = []
-    for n, example in enumerate(sampler.examples(row)):
-        where = f"task {spec.name}, few-shot example {n}"
-        text = render_text(spec.prompt, example, f"{where}, field 'prompt'")
+    system = join_delimited(form.system_instruction if form else None, preamble, spec.fewshot_delimiter)
+    messages = [Message("system", system)] if system else []
+    for n, example in enumerate(sampler.examples(row) if sampler is not None and sampler.k else []):
+        shot = f"task {spec.name}, few-shot example {n}"
+        text = render_text(spec.prompt, example, f"{shot}, field 'prompt'")
         if spec.continuation is not None:
-            text += target_text(spec, example, where) + spec.target_delimiter + _continuation(spec, example, where)
+            text, answer = text + target_text(spec, example, shot), _continuation(spec, example, shot)
         else:
-            text += spec.target_delimiter + target_text(spec, example, where)
-        shots.append(text)
-    return preamble + spec.fewshot_delimiter.join(shots) + spec.fewshot_delimiter
+            answer = target_text(spec, example, shot)
+        messages += [Message("user", text, spec.target_delimiter), Message("assistant", answer, spec.fewshot_delimiter)]
+    messages.append(Message("user", render_text(spec.prompt, row, f"{where}, field 'prompt'")))
+    plain = render(messages, None)
+    if not plain or spec.output_type == "loglikelihood_rolling":  # a text scored whole is never a chat turn
+        return plain
+    return render(messages, form)
 
 
 def _continuation(spec: TaskSpec, row: dict, where: str) -> str:
@@ -136,13 +144,13 @@ def _continuation(spec: TaskSpec, row: dict, where: str) -> str:
 
 
 def _build_item(spec: TaskSpec, index: int, row: dict, sampler: FewshotSampler | None, where: str,
-                wrap: Callable[[str], str] | None) -> Item:
+                form: PromptFormat | None, seed: int) -> Item:
     sample_id = str(row.get(spec.doc_id, index)) if spec.doc_id else str(index)
     if spec.doc_id and spec.doc_id not in row:
         raise DataError(f"{where}, field '{spec.doc_id}' (doc_id): missing from the row")
-    prompt = _fewshot_prefix(spec, row, sampler) + render_text(spec.prompt, row, f"{where}, field 'prompt'")
-    if wrap is not None and prompt:
-        prompt = wrap(prompt)
+    prompt = _context(spec, row, sampler, form, where)
+    # in a chat format the answer opens the assistant's turn, so no delimiter goes before it (as lm-eval)
+    delimiter = "" if form is not None and form.chat is not None else spec.target_delimiter
     kind = spec.output_type
     if kind == "dialogue":  # multi-turn: each turn's prompt needs the model's previous answer
         raise TaskError(f"task {spec.name}: a dialogue task runs through harness.tasks.dialogue.run_dialogue, "
@@ -151,16 +159,16 @@ def _build_item(spec: TaskSpec, index: int, row: dict, sampler: FewshotSampler |
         choices = render_choices(spec, row, where)
         gold = render_gold(spec, row, choices, where)
         if spec.continuation is not None:  # the choice completes the context; the common rest is scored
-            rest = spec.target_delimiter + _continuation(spec, row, where)
+            rest = delimiter + _continuation(spec, row, where)
             requests = tuple(Loglikelihood(prompt + c, rest) for c in choices)
         else:
-            requests = tuple(Loglikelihood(prompt, spec.target_delimiter + c) for c in choices)
+            requests = tuple(Loglikelihood(prompt, delimiter + c) for c in choices)
         return Item(index, sample_id, row, prompt, requests, choices=tuple(choices), gold=gold)
     if kind == "generate":
+        from harness.tasks.sampling import generation_requests
+
         refs = render_references(spec, row, where)
-        gen = spec.generation
-        request = Generate(prompt, tuple(gen.until), gen.max_tokens)
-        return Item(index, sample_id, row, prompt, (request,), references=tuple(refs))
+        return Item(index, sample_id, row, prompt, generation_requests(spec, prompt, seed), references=tuple(refs))
     if kind == "loglikelihood":
         refs = render_references(spec, row, where)
         return Item(index, sample_id, row, prompt, (Loglikelihood(prompt, spec.target_delimiter + refs[0]),),

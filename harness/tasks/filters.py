@@ -7,8 +7,9 @@ A task file names a chain of them per filter set, as lm-eval's `filter_list` doe
         - {function: regex, regex_pattern: "The answer is (\\-?[0-9\\.\\,]+).", group_select: 0}
         - {function: take_first}
 
-Each step maps an item's list of responses (one per generation; one today) to a new list; `take_first`
-keeps the first. Every metric is then reported once per filter set, as `METRIC,FILTER` (lm-eval's
+Each step maps an item's list of responses (one per generation: a task with `repeats: N` has N) to a new
+list; `take_first` keeps the first, `majority_vote` the most common (maj@k, as lm-eval's
+gsm8k-cot-self-consistency: regex, then take_first_k k, then majority_vote, then take_first). Every metric is then reported once per filter set, as `METRIC,FILTER` (lm-eval's
 `exact_match,strict-match`), and samples.jsonl keeps the raw response and each filter set's output.
 A task file still never runs code: it can only pick functions from FILTERS, with data as options.
 """
@@ -48,6 +49,21 @@ def take_first() -> Step:
     return lambda responses: responses[:1]
 
 
+def take_first_k(k: int) -> Step:
+    """lm-eval's `take_first_k`: the first `k` responses (maj@k over the first k of n samples)."""
+    if not isinstance(k, int) or k < 1:
+        raise TypeError(f"k must be a positive integer, got {k!r}")
+    return lambda responses: responses[:k]
+
+
+def majority_vote() -> Step:
+    """lm-eval's `majority_vote`: the most common response, as a one-element list; a tie goes to the
+    answer seen first (collections.Counter.most_common, as lm-eval). No responses give []."""
+    from collections import Counter
+
+    return lambda responses: [Counter(responses).most_common(1)[0][0]] if responses else []
+
+
 def strip_reasoning(end: str = "</think>", start: str | None = None) -> Step:
     """A reasoning model's thinking removed before extraction: the text after the last `end` marker,
     leading whitespace removed; a response without `end` is kept whole (both as lm-eval's
@@ -68,8 +84,8 @@ def strip_reasoning(end: str = "</think>", start: str | None = None) -> Step:
     return apply
 
 
-FILTERS: dict[str, Callable[..., Step]] = {"regex": regex, "take_first": take_first,
-                                           "strip_reasoning": strip_reasoning}
+FILTERS: dict[str, Callable[..., Step]] = {"regex": regex, "take_first": take_first, "take_first_k": take_first_k,
+                                           "majority_vote": majority_vote, "strip_reasoning": strip_reasoning}
 
 
 def build_chain(steps: Sequence[dict[str, Any]], where: str) -> Step:

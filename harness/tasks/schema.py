@@ -112,8 +112,14 @@ class FewshotSpec(_Strict):
 
 
 class GenerationSpec(_Strict):
+    """How a generate task's output is produced (lm-eval's `generation_kwargs`): greedy at temperature 0,
+    else sampled with the run's seed (harness/tasks/sampling.py); `--gen-kwargs` overrides any of it."""
+
     until: list[str] = Field(default_factory=lambda: ["\n"])
     max_tokens: int = Field(default=64, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0, description="0: greedy")
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0, description="nucleus sampling; 1.0: no cut")
+    top_k: int = Field(default=0, ge=0, description="sample among the k likeliest tokens; 0: no cut")
 
 
 class TaskSpec(_Strict):
@@ -137,6 +143,11 @@ class TaskSpec(_Strict):
         "continuation is scored after it (lm-eval's multiple-input tasks, e.g. winogrande)")
     fewshot: FewshotSpec = FewshotSpec()
     generation: GenerationSpec = GenerationSpec()
+    repeats: int = Field(default=1, ge=1, description="generations per item (lm-eval's `repeats`); sampled "
+                         "ones differ, and filters such as majority_vote or metrics such as pass@10 use them all")
+    think_end_token: str | None = Field(
+        default=None, description="a reasoning model's end-of-thinking marker (e.g. '</think>'): what comes "
+        "before its last occurrence is stripped before filters and metrics; samples.jsonl keeps the raw output")
     metrics: list[str] = Field(min_length=1)
     filters: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="filter set name -> steps ({function: NAME, ...options}) applied to "
@@ -173,8 +184,8 @@ class TaskSpec(_Strict):
         from harness.tasks.filters import build_chain
 
         for name, steps in value.items():
-            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-                raise ValueError(f"filter set name {name!r}: use letters, digits, '_', '-' and '.'")
+            if not re.fullmatch(r"[A-Za-z0-9_.@\-]+", name):  # '@' for lm-eval's maj@64
+                raise ValueError(f"filter set name {name!r}: use letters, digits, '_', '-', '.' and '@'")
             build_chain(steps, f"filter set '{name}'")
         return value
 
@@ -186,6 +197,8 @@ class TaskSpec(_Strict):
             raise ValueError(f"a {self.output_type} task needs 'target'")
         if self.filters and self.output_type != "generate":
             raise ValueError("'filters' apply to generated output: a generate task only")
+        if (self.repeats > 1 or self.think_end_token) and self.output_type != "generate":
+            raise ValueError("'repeats' and 'think_end_token' apply to generated output: a generate task only")
         if self.continuation is not None and self.output_type != "multiple_choice":
             raise ValueError("'continuation' is for multiple_choice tasks (the choices complete the context)")
         return self

@@ -4,6 +4,9 @@ Without filters each metric is reported under its own name; a task with `cluster
 standard errors. With filters (harness/tasks/filters.py),
 every metric is reported once per filter set as `METRIC,SET`, scored on the set's output, and each
 item's details keep what every set extracted (`filtered`), so samples.jsonl shows why an item scored.
+
+A task with `think_end_token` has the reasoning block stripped from every response first (the
+`strip_reasoning` filter); the details keep the stripped text (`answer`) and samples.jsonl the raw output.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from harness.metrics.base import Metric, Outcome, with_clusters
 from harness.results import MetricValue
 from harness.tasks.aggregate import cluster_ids, subgroup_metrics
-from harness.tasks.filters import build_chain
+from harness.tasks.filters import build_chain, strip_reasoning
 from harness.tasks.schema import TaskSpec
 
 
@@ -31,18 +34,44 @@ class Scores:
 def score_task(spec: TaskSpec, metrics: Sequence[Metric], outcomes: Sequence[Outcome], seed: int) -> Scores:
     """Score every outcome with every metric (per filter set when the task has filters)."""
     out = Scores(items=[{} for _ in outcomes], details=[{} for _ in outcomes])
+    if spec.think_end_token:
+        outcomes = _without_reasoning(spec.think_end_token, outcomes, out.details)
     views = [("", list(outcomes))]
     if spec.filters:
         views = []
         for name, steps in spec.filters.items():
             chain = build_chain(steps, f"task {spec.name}, filter set '{name}'")
-            kept = [chain([o.response or ""]) for o in outcomes]
+            kept = [chain(_responses(o)) for o in outcomes]
             for details, responses in zip(out.details, kept):
                 details.setdefault("filtered", {})[name] = responses[0] if len(responses) == 1 else responses
-            views.append((name, [dataclasses.replace(o, response=r[0] if r else "") for o, r in zip(outcomes, kept)]))
+            views.append((name, [_with_responses(o, r) for o, r in zip(outcomes, kept)]))
     for suffix, view in views:
         _score_view(spec, metrics, view, seed, f",{suffix}" if suffix else "", out)
     return out
+
+
+def _responses(outcome: Outcome) -> list[str]:
+    """Every generation of the item (one per repeat), a missing one as ""."""
+    if outcome.responses is not None:
+        return [r or "" for r in outcome.responses]
+    return [outcome.response or ""]
+
+
+def _with_responses(outcome: Outcome, responses: list[str]) -> Outcome:
+    """`outcome` answering `responses`: the first is what single-answer metrics score ("" when none)."""
+    return dataclasses.replace(outcome, response=responses[0] if responses else "", responses=tuple(responses))
+
+
+def _without_reasoning(end: str, outcomes: Sequence[Outcome], details: list[dict]) -> list[Outcome]:
+    """Each outcome's responses with the reasoning block (up to the last `end`) stripped; what is left is
+    recorded in the details as `answer` (a list when the item has several generations)."""
+    strip = strip_reasoning(end)
+    stripped = []
+    for outcome, detail in zip(outcomes, details):
+        answers = strip(_responses(outcome))
+        detail["answer"] = answers[0] if len(answers) == 1 else answers
+        stripped.append(_with_responses(outcome, answers))
+    return stripped
 
 
 def _score_view(spec: TaskSpec, metrics: Sequence[Metric], outcomes: list[Outcome], seed: int, suffix: str,

@@ -113,3 +113,23 @@ def test_minerva_math500_without_its_packages_is_a_clear_task_error(shared_data)
         pytest.skip("evalh[math] is installed")
     with pytest.raises(TaskError, match=r"evalh\[math\]"):
         Runner(ScriptedModel(lambda p: ""), data_dir=shared_data, limit=1).run_task(build_index().tasks["minerva_math500"])
+
+
+def test_malformed_math_output_scores_zero_with_its_reason_and_the_run_goes_on(shared_data):
+    """No number, unbalanced braces (in a box and in the final answer), 0 tokens, and LaTeX that does not parse:
+    each item scores 0 on both metrics, samples.jsonl says what was extracted, and the task finishes."""
+    pytest.importorskip("math_verify")
+    outputs = iter(["I do not know.",
+                    "So the answer is $\\boxed{\\frac{14}{3}$.",
+                    "Final Answer: The final answer is $\\frac{1}{2$. I hope it is correct.",
+                    "",
+                    "Final Answer: The final answer is $\\sqrt{{}$. I hope it is correct."])
+    result, samples = Runner(ScriptedModel(lambda p: next(outputs)), data_dir=shared_data, limit=5).run_task(
+        build_index().tasks["minerva_math500"])
+    assert [s.scores["exact_match"] for s in samples] == [0.0] * 5
+    assert [s.scores["math_verify"] for s in samples] == [0.0] * 5
+    extracted = [s.details["exact_match"]["extracted"] for s in samples]
+    assert extracted[:2] + extracted[3:4] == ["[invalidanswer]"] * 3
+    assert extracted[2] == "\\frac{1}{2" and samples[2].details["math_verify"]["extracted"] == ["\\frac{1}{2"]
+    assert all("extracted" in s.details["math_verify"] for s in samples)
+    assert result.metrics["exact_match"].n == 5 and result.metrics["math_verify"].value == 0.0

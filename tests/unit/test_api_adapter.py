@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.errors import ModelError
-from harness.models.api.model import create_chat, create_completions
+from harness.models.api.model import api_seed, create_chat, create_completions
 from harness.models.api.http import RetryPolicy, Transport, TransportStats, make_client
 from harness.models.fake import fake_generation
 from harness.models.resolve import load_model
-from harness.requests import Generate, Loglikelihood, Rolling
+from harness.requests import Generate, Loglikelihood, Rolling, Sampling
 from harness.results import read_result, read_samples
 from tests.fixtures.fake_openai import MODEL_ID, FakeOpenAIServer, is_top_token, token_logprob, tokenize
 
@@ -49,6 +49,20 @@ def test_generation_through_both_endpoints_in_request_order(server):
     chat = create_chat(f"{MODEL_ID}?base_url={server.base_url}")
     assert chat.generate(requests) == expected
     assert server.paths["/v1/chat/completions"] == 3
+
+
+def test_sampled_requests_send_temperature_top_p_and_a_seed_per_repeat(server):
+    model = completions(server)
+    draws = [Generate(PROMPTS[1], ("\n",), 8, Sampling(0.8, 0.95, 0, seed, index)) for seed in (1, 2) for index in (0, 1)]
+    model.generate([Generate(PROMPTS[1], ("\n",), 8), *draws])
+    model.generate(draws[:1])  # a rerun of the same draw
+    greedy = [b for b in server.bodies if "seed" not in b]
+    assert len(greedy) == 1 and greedy[0]["temperature"] == 0.0 and "top_p" not in greedy[0]
+    sampled = [b for b in server.bodies if "seed" in b]
+    assert [(b["temperature"], b["top_p"]) for b in sampled] == [(0.8, 0.95)] * 5 and "top_k" not in sampled[0]
+    assert {b["seed"] for b in sampled[:4]} == {api_seed(d.sampling) for d in draws}  # 4 draws, 4 server seeds
+    assert len({api_seed(d.sampling) for d in draws}) == 4
+    assert sampled[-1]["seed"] == api_seed(draws[0].sampling)  # a rerun sends the same seed
 
 
 def test_concurrency_is_bounded_by_max_concurrency(server):

@@ -16,7 +16,7 @@ from harness.cache import CacheError, ResponseCache, default_cache_path, request
 from harness.cli import main
 from harness.config import load_config
 from harness.models.fake import FakeModel
-from harness.requests import Generate, Loglikelihood, Rolling
+from harness.requests import Generate, Loglikelihood, Rolling, Sampling
 from harness.runner import Runner
 from harness.tasks.loader import build_index
 
@@ -50,6 +50,15 @@ def test_request_hash_is_sha256_of_canonical_json():
     assert request_hash(Generate("p\u00e9", ("\n",), 8)) == hashlib.sha256(gen).hexdigest()
     # same text, other kind or other settings: other keys
     assert len({request_hash(Rolling("x")), request_hash(Generate("x")), request_hash(Generate("x", max_tokens=9))}) == 3
+
+
+def test_sampled_generations_are_keyed_by_settings_seed_and_repeat(cache):
+    base = Generate("p", ("\n",), 8)
+    sampled = [Generate("p", ("\n",), 8, Sampling(0.8, 0.95, 0, seed, index)) for seed in (1, 2) for index in (0, 1)]
+    sampled += [Generate("p", ("\n",), 8, Sampling(0.7, 0.95, 0, 1, 0)), Generate("p", ("\n",), 8, Sampling(0.8))]
+    assert len({request_hash(r) for r in [base, *sampled]}) == 7
+    cache.put_many("fp", [(r, f"text {k}") for k, r in enumerate(sampled)])
+    assert cache.get_many("fp", [base, *sampled]) == {r: f"text {k}" for k, r in enumerate(sampled)}
 
 
 def test_floats_round_trip_bit_for_bit(cache):

@@ -95,3 +95,35 @@ def test_a_task_file_with_a_bad_filter_names_the_file_and_the_step(tmp_path):
         load_task_file(path)
     assert "mine.yaml" in str(error.value) and "filter set 'strict', step 0: unknown filter function 'regexp'" \
         in str(error.value)
+
+
+MAJORITY = [  # responses (already extracted) -> the majority vote, lm-eval's rule: most common, ties to the first seen
+    (["18", "18", "17"], "18"),
+    (["17", "18", "18", "17"], "17"),
+    (["[invalid]", "[invalid]", "5"], "[invalid]"),
+    (["5", "[invalid]", "[invalid]", "5", "5"], "5"),
+    (["3"], "3"),
+    (["1", "2", "3", "4", "2", "3"], "2"),
+]
+
+
+@pytest.mark.parametrize("responses,vote", MAJORITY)
+def test_majority_vote_on_a_hand_made_table(responses, vote):
+    assert build_chain([{"function": "majority_vote"}], "t")(responses) == [vote]
+
+
+def test_majority_vote_equals_lm_evals_filter():
+    from lm_eval.filters.selection import MajorityVoteFilter, TakeKFilter
+
+    table = [r for r, _ in MAJORITY]
+    assert [r[0] for r in MajorityVoteFilter().apply(table, None)] == [v for _, v in MAJORITY]
+    maj2 = build_chain([{"function": "take_first_k", "k": 2}, {"function": "majority_vote"}], "t")
+    assert [maj2(r) for r in table] == list(MajorityVoteFilter().apply(TakeKFilter(k=2).apply(table, None), None))
+
+
+def test_maj_at_k_chain_extracts_then_votes():
+    chain = build_chain([{"function": "take_first_k", "k": 3},
+                         {"function": "regex", "regex_pattern": r"The answer is (\-?[0-9\.\,]*[0-9]+)"},
+                         {"function": "majority_vote"}, {"function": "take_first"}], "t")
+    outputs = ["So 4. The answer is 4.", "The answer is 5.", "The answer is 4.", "The answer is 5.", "The answer is 5."]
+    assert chain(outputs) == ["4"] and chain([]) == []

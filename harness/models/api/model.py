@@ -4,7 +4,10 @@
     evalh run --model openai-chat:my-model          # base URL from EVALH_BASE_URL or OPENAI_BASE_URL
 
 - generation: /v1/completions (the prompt as is) or /v1/chat/completions (the prompt as one user message),
-  greedy (temperature 0), `max_tokens`, `stop`, and cut at the stop strings here too;
+  greedy (temperature 0), `max_tokens`, `stop`, and cut at the stop strings here too; a sampled request
+  sends its temperature, top_p, top_k (when set; an extension vLLM and llama.cpp accept) and a seed of
+  its own (`api_seed`: from the run's seed and the repeat index), so a server that honours `seed` gives
+  the same text on a rerun and other texts for the other repeats;
 - log-likelihood: /v1/completions with `echo` and `logprobs` (see api_scoring), so no local tokenizer is
   needed; chat servers say "not supported";
 - requests run concurrently (asyncio + httpx, `max_concurrency`), each with its own deadline and retries
@@ -28,7 +31,7 @@ from harness.models.api.http import (ServerError, Transport, TransportStats, gat
 from harness.models.api.scoring import chat_text, completion_text, score_continuation, score_rolling
 from harness.models.api.settings import ApiSettings, parse_settings
 from harness.models.base import ModelAdapter, ModelInfo, Progress, cut_at_stop
-from harness.requests import Generate, Loglikelihood, Rolling
+from harness.requests import Generate, Loglikelihood, Rolling, Sampling
 
 R = TypeVar("R")
 _VERSION_PROBES = (("version", "version"), ("info", "version"), ("props", "build_info"))
@@ -123,7 +126,7 @@ class OpenAIModel(ModelAdapter):
                          lambda r, body: score_rolling(body, r.text, bos))
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
-        """Greedy continuations, cut at the first stop string."""
+        """Greedy or sampled continuations (see the module docstring), cut at the first stop string."""
         return self._run(requests, progress, self._generate_body,
                          lambda r, body: cut_at_stop(self._text(body), r.until))
 
@@ -134,6 +137,11 @@ class OpenAIModel(ModelAdapter):
 
     def _generate_body(self, request: Generate) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens, "temperature": 0.0}
+        sampling = request.sampling
+        if sampling is not None:
+            body.update(temperature=sampling.temperature, top_p=sampling.top_p, seed=api_seed(sampling))
+            if sampling.top_k:
+                body["top_k"] = sampling.top_k
         stops = [s for s in request.until if s]
         if stops:
             body["stop"] = stops
@@ -210,3 +218,10 @@ def create_chat(rest: str, options: object = None, display: str = "") -> OpenAIM
     """Entry point `openai-chat:NAME[?options]`."""
     display = display or f"openai-chat:{rest}"
     return OpenAIModel(parse_settings("openai-chat", rest, display, defaults=_run_options(options)), display)
+
+
+def api_seed(sampling: Sampling) -> int:
+    """The `seed` sent for one draw: 31 bits of sha256(run seed, repeat index), so the repeats of a prompt
+    get different seeds and a rerun the same ones (servers take a signed 32-bit seed)."""
+    digest = hashlib.sha256(f"{sampling.seed}\x1f{sampling.index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1

@@ -420,7 +420,8 @@ class HFModel(ModelAdapter):
         return hf_generate.batches(self._jobs(task, requests), self.batch_size)
 
     def generate(self, requests: Sequence[Generate], progress: Progress = None) -> list[str]:
-        """Greedy continuations, cut at each request's first stop string (harness.models.hf.generate).
+        """Continuations, cut at each request's first stop string: greedy (harness.models.hf.generate), or
+        drawn as a request's `sampling` says, from its own seeded generator (harness.models.hf.sample).
 
         By default a row's numbers do not depend on its batch mates (harness.models.hf.invariant): the same
         texts for any batch size, sharding or resume point, with finished rows refilled from the queue.
@@ -439,6 +440,10 @@ class HFModel(ModelAdapter):
         todo = {r for r in wanted if r not in task.texts}
         if progress and len(todo) < len(wanted):
             progress(len(wanted) - len(todo))
+        sampled = {r for r in todo if r.sampling is not None}
+        if sampled:
+            self._sample(task, sampled, progress)
+            todo -= sampled
         if todo:
             if self._greedy is None:  # decided once per loaded model
                 from harness.models.hf import generate as hf_generate
@@ -446,6 +451,24 @@ class HFModel(ModelAdapter):
                 self._greedy = hf_generate.supports_greedy(self.model)
             (self._decode if self._greedy else self._generate_batches)(task, todo, progress)
         return [task.texts[r] for r in requests]
+
+    def _sample(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
+        """Draw every sampled request in `todo`; the repeats of one prompt and settings share a prefill."""
+        from harness.models.hf import sample as hf_sample
+
+        groups: dict[tuple, list[Generate]] = {}
+        for r in sorted(todo, key=lambda r: (r.prompt, r.max_tokens, r.until, r.sampling.seed, r.sampling.index)):
+            key = (r.prompt, r.max_tokens, r.until, r.sampling.temperature, r.sampling.top_p, r.sampling.top_k)
+            groups.setdefault(key, []).append(r)
+        for members in groups.values():
+            job = self._jobs(task, members[:1])[0]
+            for start in range(0, len(members), self.batch_size):
+                rows = members[start:start + self.batch_size]
+                texts = hf_sample.sample_group(self.model, self.tokenizer, job.prompt, rows[0].prompt, job.max_tokens,
+                                               job.stops, [r.sampling for r in rows], self.device)
+                task.texts.update(zip(rows, texts))
+                if progress:
+                    progress(len(rows))
 
     def _decode(self, task: TaskPlan, todo: set[Generate], progress: Progress) -> None:
         """Greedy texts of every request in `todo`: by default each row decodes independently of its batch

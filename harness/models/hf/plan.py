@@ -26,7 +26,8 @@ class TaskPlan:
     def __init__(self, requests: Sequence[Request]) -> None:
         self.scoring = list(dict.fromkeys(r for r in requests if isinstance(r, Loglikelihood)))
         self.rolling = list(dict.fromkeys(r for r in requests if isinstance(r, Rolling)))
-        self.generation = [r for r in requests if isinstance(r, Generate)]
+        self.generation = [r for r in requests if isinstance(r, Generate) and r.sampling is None]  # greedy
+        self.sampled = list(dict.fromkeys(r for r in requests if isinstance(r, Generate) and r.sampling is not None))
         self.scorer: Any = None  # a `Batched` over `scoring`
         self.roller: RollingScorer | None = None
         self.schedule: Iterator[list[tuple[int, str]]] | None = None  # hf_generate.decode over `generation`
@@ -35,7 +36,7 @@ class TaskPlan:
         self.index: dict[type, dict[Request, int]] = {  # a request's position in its kind's list, built once
             Loglikelihood: {r: i for i, r in enumerate(self.scoring)},
             Rolling: {r: i for i, r in enumerate(self.rolling)},
-            Generate: {r: i for i, r in enumerate(self.generation)}}
+            Generate: {r: i for i, r in enumerate([*self.generation, *self.sampled])}}
 
     def covers(self, kind: type, requests: Sequence[Request]) -> bool:
         """Whether the plan holds every one of `requests` (of `kind`)."""
