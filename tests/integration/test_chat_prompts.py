@@ -36,9 +36,11 @@ def lm_eval_task(shared_data, tmp_path_factory):
     config.update(task="evalh_gsm8k_cot_chat", dataset_path="json", test_split="test",
                   dataset_kwargs={"data_files": {"test": str(shared_data / "openai/gsm8k/main/test.jsonl")}})
     (folder / "gsm8k_chat.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    manager = TaskManager(include_path=str(folder), include_defaults=False)
-    return manager.load_task_or_group(["evalh_gsm8k_cot_chat"])["evalh_gsm8k_cot_chat"]
+    with pytest.MonkeyPatch.context() as patch:  # offline for this load only: later tests see the real setting
+        patch.setenv("HF_DATASETS_OFFLINE", "1")
+        manager = TaskManager(include_path=str(folder), include_defaults=False)
+        task = manager.load_task_or_group(["evalh_gsm8k_cot_chat"])["evalh_gsm8k_cot_chat"]
+    return task
 
 
 @pytest.mark.parametrize("chat,multiturn,system", [
