@@ -155,6 +155,7 @@ def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_
     from harness.cache import ResponseCache
     from harness.runner import Runner
     from harness.tasks.loader import build_index
+    from tests.integration.test_batch_invariance import same_texts
 
     model = load_model("tiny-random", LoadOptions(dtype="bfloat16", batch_size=4))  # untrained: rounding shows
     spec = build_index().tasks["wmt22_en_de"]
@@ -187,6 +188,7 @@ def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_
     crash_at = -1
     with ResponseCache.open(tmp_path / "responses.sqlite") as cache:
         split = Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4).run_task(spec)[1]
+        same_texts([s.response for s in split], [s.response for s in whole], "calls of 4")
         assert split == whole
         assert [asked for asked, _ in calls] == [4, 4, 4] and sum(run for _, run in calls) == 12, calls
         cache.clear()
@@ -197,6 +199,8 @@ def test_a_cached_run_computes_each_prompt_once_and_a_resumed_run_generates_the_
         calls.clear()
         crash_at = -1
         resumed = Runner(model, data_dir=shared_data, limit=12, cache=cache, flush_every=4)
-        assert resumed.run_task(spec)[1] == whole
+        again = resumed.run_task(spec)[1]
+        same_texts([s.response for s in again], [s.response for s in whole], "resumed")
+        assert again == whole
         assert resumed.cache_stats == {"hits": 8, "misses": 4}
         assert sum(run for _, run in calls) == 4, calls  # only the missing prompts ran
