@@ -1,6 +1,5 @@
 """lm-eval's command-line spellings accepted by `evalh run`: --model hf --model_args, --num_fewshot,
 --output_path, --log_samples, --batch_size and a fractional --limit."""
-import json
 from pathlib import Path
 
 import pytest

@@ -37,13 +37,6 @@ def file_sha256(path: Path, cache_dir: str | Path | None = None) -> str:
     return memo[key]
 
 
-def gguf_size_label(path: Path) -> str | None:
-    """The nominal size (general.size_label, e.g. '135M') from GGUF metadata, if present."""
-    from harness.models.hf.identity import read_gguf
-
-    return read_gguf(path)[1]
-
-
 def converted_folder(gguf_path: Path, cache_dir: str | Path | None = None) -> tuple[Path, str]:
     """A transformers folder for the GGUF file (converted on first use, kept under the cache root) and the
     file's sha256."""
@@ -64,7 +57,7 @@ def converted_folder(gguf_path: Path, cache_dir: str | Path | None = None) -> tu
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / "evalh-source.json").write_text(json.dumps(
-        {"gguf": str(gguf_path), "sha256": sha, "size_label": gguf_size_label(gguf_path)}
+        {"gguf": str(gguf_path), "sha256": sha}
     ))
     del model
     if folder.exists():  # another process finished first
