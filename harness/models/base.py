@@ -107,7 +107,8 @@ class ModelAdapter:
 
     def chat_conversation(self, messages: Sequence[Mapping[str, str]]) -> str:
         """`messages` (`[{"role": "system" | "user" | "assistant", "content": ...}, ...]`) in the model's
-        chat format, ready for the assistant's next turn. Default: the model has no chat format."""
+        chat format, ready for the assistant's next turn; when the last message is the assistant's, ready for
+        the model to continue that message (an answer prefix). Default: the model has no chat format."""
         from harness.errors import ModelError
 
         raise ModelError(f"model {self.info().name} has no chat template; run without --apply-chat-template")

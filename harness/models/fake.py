@@ -104,7 +104,11 @@ class FakeModel(ModelAdapter):
         return fake_logprob(context, continuation, self.seed)[0] - 1.0, False
 
     def chat_conversation(self, messages: Sequence[Mapping[str, str]]) -> str:
-        """A fixed stand-in chat format: each message as `<|role|>` and its text, then `<|assistant|>`."""
+        """A fixed stand-in chat format: each message as `<|role|>` and its text, then `<|assistant|>`; a last
+        message of the assistant is left open (no newline after it) for the model to continue."""
+        if messages and messages[-1]["role"] == "assistant":
+            *done, last = messages
+            return self.chat_conversation(done)[: -len("<|assistant|>\n")] + f"<|assistant|>\n{last['content']}"
         return "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages) + "<|assistant|>\n"
 
     def loglikelihood(self, requests: Sequence[Loglikelihood], progress: Progress = None) -> list[tuple[float, bool]]:

@@ -128,12 +128,31 @@ def _context(spec: TaskSpec, row: dict, sampler: FewshotSampler | None, form: Pr
             text, answer = text + target_text(spec, example, shot), _continuation(spec, example, shot)
         else:
             answer = target_text(spec, example, shot)
-        messages += [Message("user", text, spec.target_delimiter), Message("assistant", answer, spec.fewshot_delimiter)]
-    messages.append(Message("user", render_text(spec.prompt, row, f"{where}, field 'prompt'")))
+        opening = _answer_prefix(spec, example, shot)
+        delimiter = spec.target_delimiter if not opening or _needs_delimiter(text, opening) else ""
+        messages += [Message("user", text, delimiter),
+                     Message("assistant", join_delimited(opening, answer, " "), spec.fewshot_delimiter)]
+    text = render_text(spec.prompt, row, f"{where}, field 'prompt'")
+    opening = _answer_prefix(spec, row, where)
+    if opening:  # the model continues the assistant's answer from this prefix
+        messages += [Message("user", text, spec.target_delimiter if _needs_delimiter(text, opening) else ""),
+                     Message("assistant", opening)]
+    else:
+        messages.append(Message("user", text))
     plain = render(messages, None)
     if not plain or spec.output_type == "loglikelihood_rolling":  # a text scored whole is never a chat turn
         return plain
     return render(messages, form)
+
+
+def _answer_prefix(spec: TaskSpec, row: dict, where: str) -> str:
+    """The task's answer prefix rendered for `row` ("" when the task has none)."""
+    return render_text(spec.answer_prefix, row, f"{where}, field 'answer_prefix'") if spec.answer_prefix else ""
+
+
+def _needs_delimiter(prefix: str, suffix: str) -> bool:
+    """lm-eval's `requires_delimiter`: neither side has whitespace at the join (and `prefix` is not empty)."""
+    return bool(prefix) and not (prefix[-1].isspace() or suffix[0].isspace())
 
 
 def _continuation(spec: TaskSpec, row: dict, where: str) -> str:

@@ -5,13 +5,17 @@ The context is a list of messages (lm-eval's `fewshot_context` and `build_qa_tur
 - a system message: the run's system instruction and the task's preamble (lm-eval's `description`),
   joined by the few-shot delimiter when neither has whitespace at the join;
 - per few-shot example a user message (its prompt) and an assistant message (its answer);
-- a user message with the item's prompt.
+- a user message with the item's prompt;
+- with an answer prefix (lm-eval's `gen_prefix`, e.g. "Here is the completed function:"), an assistant
+  message holding it, which the model continues; a few-shot example's answer then starts with it too.
 
 As plain text each message is followed by its delimiter (the target delimiter after an example's prompt,
-the few-shot delimiter after its answer, nothing after the system message or the item's prompt). With
+the few-shot delimiter after its answer, nothing after the system message or the item's prompt; before an
+answer prefix, the target delimiter only where neither side has whitespace at the join). With
 `--apply-chat-template` the messages go to the model's chat template: as they are with
-`--fewshot-as-multiturn`, else with everything but the system message joined as plain text into one user
-turn (lm-eval's `multiturn_to_singleturn`).
+`--fewshot-as-multiturn`, else with everything but the system message (and a final assistant message)
+joined as plain text into one user turn (lm-eval's `multiturn_to_singleturn`). A conversation that ends in
+an assistant message is continued from it rather than answered in a new turn (`ModelAdapter.chat_conversation`).
 """
 from __future__ import annotations
 
@@ -59,5 +63,7 @@ def render(messages: Sequence[Message], form: PromptFormat | None) -> str:
         return form.chat([{"role": m.role, "content": m.content} for m in messages])
     system = [m for m in messages[:1] if m.role == "system"]
     rest = list(messages[len(system):])
+    opened = [rest.pop()] if len(rest) > 1 and rest[-1].role == "assistant" else []
     text = "".join(m.content + m.delimiter for m in rest[:-1]) + (rest[-1].content if rest else "")
-    return form.chat([*({"role": "system", "content": m.content} for m in system), {"role": "user", "content": text}])
+    return form.chat([*({"role": "system", "content": m.content} for m in system), {"role": "user", "content": text},
+                      *({"role": "assistant", "content": m.content} for m in opened)])

@@ -84,8 +84,17 @@ def strip_reasoning(end: str = "</think>", start: str | None = None) -> Step:
     return apply
 
 
+def cut_at(marker: str) -> Step:
+    """Each response up to the first `marker`, whole when it has none: the code of a chat answer that
+    closes its Markdown block (lm-eval's humaneval_instruct cuts at the first "```")."""
+    if not isinstance(marker, str) or not marker:
+        raise TypeError(f"marker must be non-empty text, got {marker!r}")
+    return lambda responses: [r.split(marker, 1)[0] for r in responses]
+
+
 FILTERS: dict[str, Callable[..., Step]] = {"regex": regex, "take_first": take_first, "take_first_k": take_first_k,
-                                           "majority_vote": majority_vote, "strip_reasoning": strip_reasoning}
+                                           "majority_vote": majority_vote, "strip_reasoning": strip_reasoning,
+                                           "cut_at": cut_at}
 
 
 def build_chain(steps: Sequence[dict[str, Any]], where: str) -> Step:

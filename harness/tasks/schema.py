@@ -138,6 +138,10 @@ class TaskSpec(_Strict):
     fewshot_delimiter: str = "\n\n"
     preamble: str = Field(default="", description="template put once before the few-shot examples "
                           "(lm-eval's `description`, e.g. MMLU's subject line)")
+    answer_prefix: str | None = Field(
+        default=None, description="generate only: template of the text the model's answer starts with "
+        "(lm-eval's `gen_prefix`): put after the prompt, in a chat format as the start of the assistant's "
+        "turn, which the model continues; few-shot answers start with it too")
     continuation: str | None = Field(
         default=None, description="multiple_choice only: each choice completes the prompt and this common "
         "continuation is scored after it (lm-eval's multiple-input tasks, e.g. winogrande)")
@@ -199,6 +203,8 @@ class TaskSpec(_Strict):
             raise ValueError("'filters' apply to generated output: a generate task only")
         if (self.repeats > 1 or self.think_end_token) and self.output_type != "generate":
             raise ValueError("'repeats' and 'think_end_token' apply to generated output: a generate task only")
+        if self.answer_prefix and self.output_type != "generate":
+            raise ValueError("'answer_prefix' opens a generated answer: a generate task only")
         if self.continuation is not None and self.output_type != "multiple_choice":
             raise ValueError("'continuation' is for multiple_choice tasks (the choices complete the context)")
         return self

@@ -86,3 +86,21 @@ def test_malformed_output_scores_zero_with_its_reason_and_the_run_goes_on(shared
     assert reasons[3] == "PermissionError: sandbox: starting or signalling a process (os.system) refused"
     assert reasons[4].startswith("NameError")  # HumanEval/4 has no a and b
     assert result.metrics["pass@1"].value == 0.0 and result.metrics["pass@1"].n == 5
+
+
+def test_humaneval_instruct_runs_the_code_before_the_closing_fence(shared_data):
+    """A chat model continues the answer prefix with the function body, closes the block and explains;
+    the code up to the fence runs against the tests. Without the cut, the prose is a SyntaxError."""
+    spec, items = _items("humaneval_instruct", shared_data, 20)
+    solutions = {item.row["prompt"]: item.row["canonical_solution"] for item in items}
+    prose = "```\n\nThis function passes the tests because it handles every case."
+
+    def answer(prompt: str) -> str:
+        problem = next(p for p in solutions if prompt.endswith(p + "\n"))
+        return solutions[problem] + prose
+
+    result, samples = Runner(ScriptedModel(answer), data_dir=shared_data, limit=20).run_task(spec)
+    assert result.metrics["pass@1,create_test"].value == 1.0 and result.metrics["pass@1,create_test"].n == 20
+    assert samples[0].response.endswith(prose) and not samples[0].details["filtered"]["create_test"].endswith(prose)
+    uncut = _score(spec, items, [item.row["canonical_solution"] + prose for item in items])
+    assert {s for s, _ in uncut} == {0.0} and uncut[0][1]["reasons"][0].startswith("SyntaxError")

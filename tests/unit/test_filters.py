@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from harness.tasks.filters import build_chain, regex, strip_reasoning, take_first
+from harness.tasks.filters import build_chain, cut_at, regex, strip_reasoning, take_first
 
 STRICT = [{"function": "regex", "regex_pattern": r"The answer is (\-?[0-9\.\,]+).", "group_select": 0},
           {"function": "take_first"}]
@@ -74,7 +74,23 @@ def test_a_chain_strips_reasoning_before_extracting():
     assert chain(["<think>The answer is 3. No wait</think> The answer is 4."]) == ["4"]
 
 
+CHAT_CODE = [  # a chat model's continuation of "```python\n{prompt}\n", and the code kept
+    ("    return sorted(set(l))\n```\n\nThis removes duplicates, then sorts.", "    return sorted(set(l))\n"),
+    ("    return x + y\n", "    return x + y\n"),  # stopped before closing the block
+    ("```", ""),
+    ("    s = '```'\n    return s\n```", "    s = '"),  # the first fence ends the code, as in lm-eval
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize("output, code", CHAT_CODE)
+def test_cut_at_keeps_the_code_before_the_closing_fence_as_lm_evals_humaneval_instruct(output, code):
+    # lm-eval's build_predictions_instruct: r if r.find("```") == -1 else r[: r.find("```")]
+    assert cut_at("```")([output]) == [code] == [output if output.find("```") == -1 else output[:output.find("```")]]
+
+
 @pytest.mark.parametrize("steps, message", [
+    ([{"function": "cut_at", "marker": ""}], "bad options"),
     ([{"function": "regexp"}], "unknown filter function 'regexp'"),
     ([{"function": "regex", "pattern": "x"}], "bad options"),
     ([{"function": "regex", "regex_pattern": "(unclosed"}], "bad regex_pattern '(unclosed'"),

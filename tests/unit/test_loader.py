@@ -50,6 +50,14 @@ def test_wrong_output_type_is_explained(task_dir: Path):
         load_task_file(path)
 
 
+def test_an_answer_prefix_on_a_multiple_choice_task_is_explained(task_dir: Path):
+    path = task_dir / "prefixed.yaml"
+    path.write_text(GOOD + "answer_prefix: 'Answer:'\n")
+    with pytest.raises(TaskError, match=r"'answer_prefix' opens a generated answer: a generate task only") as err:
+        load_task_file(path)
+    assert str(path) in str(err.value)
+
+
 def test_include_path_adds_tasks_and_records_broken_files(task_dir: Path):
     (task_dir / "mine.yaml").write_text(GOOD)
     (task_dir / "broken.yaml").write_text("name: [\n")

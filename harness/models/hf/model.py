@@ -285,19 +285,23 @@ class HFModel(ModelAdapter):
 
     def chat_conversation(self, messages: Sequence[dict[str, str]]) -> str:
         """A whole conversation (`[{"role": "user", "content": ...}, {"role": "assistant", ...}, ...]`) in the
-        tokenizer's chat template, ready for the assistant's next turn. A template that rejects the system
-        role gets the system text at the top of the first user turn instead."""
+        tokenizer's chat template, ready for the assistant's next turn, or, when the last message is the
+        assistant's, for the model to continue it (transformers' `continue_final_message`, as lm-eval does for
+        a `gen_prefix`). A template that rejects the system role gets the system text at the top of the first
+        user turn instead."""
         if not getattr(self.tokenizer, "chat_template", None):
             raise ModelError(f"model {self.name} has no chat template; it cannot hold a conversation")
         messages = [dict(m) for m in messages]
+        opened = bool(messages) and messages[-1]["role"] == "assistant"
+        options = {"tokenize": False, "add_generation_prompt": not opened, "continue_final_message": opened}
         try:
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return self.tokenizer.apply_chat_template(messages, **options)
         except Exception:  # jinja2 TemplateError raised by the template itself ("System role not supported")
             if not messages or messages[0]["role"] != "system" or len(messages) < 2:
                 raise
             system, first = messages[0], messages[1]
             merged = [{"role": first["role"], "content": f"{system['content']}\n\n{first['content']}"}, *messages[2:]]
-            return self.tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+            return self.tokenizer.apply_chat_template(merged, **options)
 
     # -- a task's layout ----------------------------------------------------------------------------
     def open(self, requests: Sequence[Request]) -> HFSession:
