@@ -69,7 +69,7 @@ class Runner:
         if isinstance(spec, LmEvalTask):  # lm-eval plans and scores; its requests come here
             return run_lm_eval_task(spec, self.model, ask=partial(self.ask, spec.name), limit=self.limit,
                                     num_fewshot=self.num_fewshot, seed=self.seed, apply_chat_template=self.chat,
-                                    data_dir=self.data_dir)
+                                    data_dir=self.data_dir, generation=self.generation)
         if spec.output_type == "dialogue":  # stages of requests: each turn needs the model's previous answer
             return run_dialogue(spec, self, self._judge_runner(spec), data_dir=self.data_dir,
                                 allowed=self.allowed, limit=self.limit, seed=self.seed)

@@ -129,6 +129,23 @@ def apply_overrides(spec: TaskSpec, gen_kwargs: Mapping[str, Any] | None, sample
     return spec.model_copy(update=update)
 
 
+def lm_eval_sampling(kwargs: Mapping[str, Any], seed: int, index: int) -> Sampling | None:
+    """How to draw a request lm-eval sends with `generation_kwargs` (do_sample, temperature, top_p, top_k):
+    None for greedy, by the rules above (temperature 0 or do_sample false: greedy; do_sample true without a
+    temperature: temperature 1). `index` is which of the item's repeats it is."""
+    try:
+        temperature = float(kwargs.get("temperature") or 0.0)
+        top_p, top_k = float(kwargs.get("top_p") or 1.0), int(kwargs.get("top_k") or 0)
+    except (TypeError, ValueError):
+        raise ConfigError(f"lm-eval generation_kwargs: bad sampling values in {dict(kwargs)}") from None
+    do_sample = kwargs.get("do_sample")
+    if isinstance(do_sample, str):
+        do_sample = do_sample.lower() in ("true", "1")
+    if do_sample is False or (temperature <= 0 and not do_sample):
+        return None
+    return Sampling(temperature if temperature > 0 else 1.0, top_p, top_k, seed, index)
+
+
 def generation_requests(spec: TaskSpec, prompt: str, seed: int) -> tuple[Generate, ...]:
     """An item's requests: `repeats` of them, each its own draw when the task samples (temperature > 0),
     else the same greedy request `repeats` times (computed once)."""

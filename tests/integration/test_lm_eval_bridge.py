@@ -139,3 +139,59 @@ def test_lm_eval_task_missing_from_the_mirror_fails_at_once_naming_the_file(tmp_
     assert time.perf_counter() - started < 5
     assert out.exit_code == 2
     assert f"{missing} does not exist" in out.output and "split 'test'" in out.output
+
+
+def _bridge_and_native(shared_data, task: str, options, seed: int = 7, chat: bool = False):
+    """The requests an lm-eval registry task (through the bridge) and evalh's task of the same name send to
+    the fake model, and their results."""
+    from harness.bridge.lm_eval_run import LmEvalTask
+    from harness.runner import Runner
+    from harness.tasks.loader import build_index
+
+    out = []
+    for spec in (LmEvalTask(task), build_index().tasks[task]):
+        model = FakeModel(seed=1)
+        result, samples = Runner(model, data_dir=shared_data, limit=2, seed=seed, generation=options,
+                                 apply_chat_template=chat).run_task(spec)
+        out.append((model.calls, result, samples))
+    return out
+
+
+def test_lm_eval_tasks_take_gen_kwargs_and_samples_as_evalh_tasks_do(shared_data):
+    """--gen-kwargs and --samples reach an lm-eval task: its requests are drawn with those settings, one
+    seeded draw per repeat, exactly the requests evalh's own gsm8k_cot_self_consistency sends."""
+    from harness.tasks.sampling import GenerationOptions, parse_gen_kwargs
+
+    options = GenerationOptions(gen_kwargs=parse_gen_kwargs("temperature=0.8,top_p=0.9,max_gen_toks=32"), samples=8)
+    (bridge, bridged, _), (native, own, _) = _bridge_and_native(shared_data, "gsm8k_cot_self_consistency", options)
+    assert len(bridge) == 16 and sorted(map(repr, bridge)) == sorted(map(repr, native))
+    assert {(r.sampling.temperature, r.sampling.top_p, r.sampling.seed, r.max_tokens) for r in bridge} == {(0.8, 0.9, 7, 32)}
+    assert sorted(r.sampling.index for r in bridge) == sorted(list(range(8)) * 2)
+    for name in ("exact_match,score-first", "exact_match,maj@8"):
+        assert bridged.metrics[name.replace(",", "/")].value == own.metrics[name].value, name
+
+
+def test_lm_eval_tasks_stay_greedy_without_gen_kwargs_and_strip_thinking(shared_data):
+    from harness.bridge.lm_eval_run import LmEvalTask
+    from harness.runner import Runner
+    from harness.tasks.sampling import GenerationOptions
+    from tests.fixtures.scripted import ScriptedModel
+
+    model = ScriptedModel(lambda prompt: "<think>16 - 3 - 4 = 9. The answer is 9.</think> The answer is 18.")
+    result, samples = Runner(model, data_dir=shared_data, limit=1, generation=GenerationOptions(
+        think_end_token="</think>")).run_task(LmEvalTask("gsm8k_cot"))
+    assert result.metrics["exact_match/strict-match"].value == 1.0  # Janet's ducks: 18, read after </think>
+    plain = FakeModel(seed=1)
+    Runner(plain, data_dir=shared_data, limit=2).run_task(LmEvalTask("gsm8k_cot"))
+    assert len(plain.calls) == 2 and all(r.sampling is None for r in plain.calls)
+
+
+@pytest.mark.parametrize("multiturn", [None, False])
+def test_lm_eval_tasks_take_the_chat_template_and_system_instruction_as_evalh_tasks_do(shared_data, multiturn):
+    from harness.tasks.sampling import GenerationOptions
+
+    options = GenerationOptions(system_instruction="Solve it step by step.", fewshot_as_multiturn=multiturn)
+    (bridge, _, _), (native, _, _) = _bridge_and_native(shared_data, "gsm8k_cot", options, chat=True)
+    assert [r.prompt for r in bridge] == [r.prompt for r in native]
+    assert bridge[0].prompt.startswith("<|system|>\nSolve it step by step.\n<|user|>\nQ: There are 15 trees")
+    assert bridge[0].prompt.count("<|assistant|>") == (9 if multiturn is None else 1)
