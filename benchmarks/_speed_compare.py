@@ -10,9 +10,6 @@ from typing import Any
 
 from compare_lm_eval import first_float
 
-PROMPTS_CHECKED = 3  # contexts compared between the harnesses per case
-
-
 # -- measuring forward passes -------------------------------------------------------------------
 class ForwardMeter:
     """Counts input positions and seconds spent inside a causal LM's forward passes (via hooks).
@@ -86,12 +83,15 @@ def lm_text(value) -> str:
 
 
 def compare_prompts(ours: RunStats, theirs: RunStats) -> str:
-    """'3/3 identical', or the first mismatch."""
-    pairs = list(zip(ours.samples, theirs.samples))[:PROMPTS_CHECKED]
-    for ours_sample, their_sample in pairs:
-        a, b = ours_sample.prompt, lm_context(their_sample)
-        if a != b:
-            return f"item {ours_sample.index} DIFFERS:\n      evalh   {a[-200:]!r}\n      lm-eval {b[-200:]!r}"
+    """'300/300 identical' over every item both harnesses ran (matched by document index), or how many
+    differ and the first mismatch."""
+    theirs_by_index = {int(s["doc_id"]): s for s in theirs.samples}
+    pairs = [(s, theirs_by_index[s.index]) for s in ours.samples if s.index in theirs_by_index]
+    differing = [(s, lm_context(t)) for s, t in pairs if s.prompt != lm_context(t)]
+    if differing:
+        first, context = differing[0]
+        return (f"{len(differing)}/{len(pairs)} DIFFER; item {first.index}:\n      evalh   {first.prompt[-200:]!r}\n"
+                f"      lm-eval {context[-200:]!r}")
     return f"{len(pairs)}/{len(pairs)} identical"
 
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _speed_compare import (PROMPTS_CHECKED, ForwardMeter, RunStats, compare_generations, compare_mc,
+from _speed_compare import (ForwardMeter, RunStats, compare_generations, compare_mc,
                             compare_prompts, decode_work, lm_eval_self_agreement)
 from compare_lm_eval import DEFAULT_DATA, REPO, TASK_PAIRS, default_model_folder  # sets HF_*_OFFLINE, sys.path
 
@@ -296,7 +296,7 @@ def run_case(bench: Bench, case: Case) -> CaseResult:
     for name, runs in (("evalh", ours), ("lm-eval", theirs)):
         if len({r.tokens for r in runs}) > 1:
             print(f"  note: {name} token counts vary between repeats: {[r.tokens for r in runs]}")
-    print(f"  prompts (first {PROMPTS_CHECKED}): {compare_prompts(ours[-1], theirs[-1])}")
+    print(f"  prompts: {compare_prompts(ours[-1], theirs[-1])}")
     if case.kind == "mc":
         agreement, lines = compare_mc(ours[-1], theirs[-1], fp32_reference(bench, case, limit))
         if bench.args.noise_floor and bench.args.dtype != "float32":

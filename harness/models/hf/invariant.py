@@ -4,10 +4,11 @@ A row's tokens (and the log-probability of each) are the same for any batch size
 resume point, on a given device, dtype and thread count, because nothing a row computes depends on which
 other rows share its forward passes:
 
-- Prefill: a prompt is right-padded to `row_width` of its own length (a multiple of `ROW_STEP` tokens), and
-  a pass holds prompts of one width only, so every matrix product fills whole kernel tiles and the causal
-  attention of a prompt runs over the same lengths in any pass. Only the prompt's last position goes
-  through the output head, in a block of `ROW_STEP` rows (copies of the last row fill it).
+- Prefill: a prompt is right-padded to `score_width` of its own length (a multiple of 8 tokens), and a
+  pass holds prompts of one width only, with empty rows added so that rows x width is a multiple of
+  `ROW_STEP` (`padded_rows`): every matrix product fills whole kernel tiles and the causal attention of a
+  prompt runs over the same lengths in any pass. Only the prompt's last position goes through the output
+  head, in a block of `ROW_STEP` rows (copies of the last row fill it).
 - Decode steps: the row count of every matrix product is padded to a multiple of `ROW_STEP` (CPU kernels
   round the rows of a partial last tile differently; benchmarks/batch_invariance.py), and the attention
   runs per row against that row's own keys (`_row_sdpa`), with no mask and no padding.
@@ -28,7 +29,7 @@ import torch
 from harness.models.base import cut_at_stop
 from harness.models.hf import attention as hf_attention
 from harness.models.hf.generate import Job, eos_ids, job_done
-from harness.models.hf.scoring import ROW_STEP, _cache_keyword, row_width, split_head
+from harness.models.hf.scoring import ROW_STEP, _cache_keyword, padded_rows, score_width, split_head
 
 
 def order(jobs: Sequence[Job]) -> list[int]:
@@ -66,8 +67,8 @@ def _prefill(model, jobs: Sequence[Job], members: list[int], device: str, counts
     from transformers import DynamicCache
 
     prompts = [jobs[i].prompt for i in members]
-    width = row_width(max(len(p) for p in prompts))
-    ids = torch.zeros((len(prompts), width), dtype=torch.long)
+    width = score_width(max(len(p) for p in prompts))
+    ids = torch.zeros((padded_rows(len(prompts), width), width), dtype=torch.long)
     for j, tokens in enumerate(prompts):
         ids[j, :len(tokens)] = torch.tensor(tokens)
     ends = torch.tensor([len(p) - 1 for p in prompts])
@@ -171,7 +172,7 @@ def decode(model, tokenizer, jobs: Sequence[Job], device: str, max_positions: in
                 admitted.append(queue.popleft())
             widths: dict[int, list[int]] = {}
             for i in admitted:
-                widths.setdefault(row_width(len(jobs[i].prompt)), []).append(i)
+                widths.setdefault(score_width(len(jobs[i].prompt)), []).append(i)
             for members in widths.values():
                 for row in _prefill(model, jobs, members, device, counts):
                     if job_done(jobs[row.job], stop_ids, tokenizer):

@@ -15,9 +15,11 @@ kernels' rounding can depend on a pass's row count, at some thread counts on som
 Numbers do not depend on the batch size either. CPU matrix kernels compute rows in tiles of a few rows
 (4 for fp32 on an AVX2 CPU here, other counts elsewhere) and round a row in a partial last tile
 differently. So every matrix product's row count is a multiple of `ROW_STEP` (48: a multiple of the tile
-heights 4, 6, 8, 12, 16 and 24): a row is padded to a width that depends on the row alone (`row_width`),
-a pass holds rows of one width only (so the attention reductions of a row also run over the same lengths
-in any pass), and the rows that go through the output head are padded to a multiple of `ROW_STEP` too.
+heights 4, 6, 8, 12, 16 and 24): a row is padded to a width that depends on the row alone (`score_width`,
+the next multiple of 8 tokens), a pass holds rows of one width only (so the attention reductions of a row
+also run over the same lengths in any pass) and a multiple of `pass_rows(width)` rows, empty rows filling
+the last pass of a width, so that rows x width is a multiple of `ROW_STEP`; the rows that go through the
+output head are padded to a multiple of `ROW_STEP` too.
 """
 from __future__ import annotations
 
@@ -33,19 +35,41 @@ _MIN_SHARED_PREFIX = 16
 ROW_STEP = 48
 
 
-def row_width(length: int, cap: int | None = None) -> int:
-    """The padded width of a row of `length` tokens: the next multiple of ROW_STEP (at most `cap`)."""
-    width = -(-max(length, 1) // ROW_STEP) * ROW_STEP
+WIDTH_STEP = 8
+
+
+def score_width(length: int, cap: int | None = None) -> int:
+    """The padded width of a row of `length` tokens (scored, or a prompt to prefill): the next multiple of
+    WIDTH_STEP (at most `cap`)."""
+    width = -(-max(length, 1) // WIDTH_STEP) * WIDTH_STEP
     return min(width, cap) if cap is not None else width
 
 
+def pass_rows(width: int) -> int:
+    """The row count a pass of rows `width` tokens wide is a multiple of: rows x width (the row count of its
+    matrix products) is then a multiple of ROW_STEP. A width cut to the model's window that is not a
+    multiple of WIDTH_STEP gets no such guarantee (1), so a pass never grows past the batch size for it."""
+    return ROW_STEP // math.gcd(width, ROW_STEP) if width % WIDTH_STEP == 0 else 1
+
+
+def padded_rows(rows: int, width: int) -> int:
+    """`rows` rounded up to a multiple of pass_rows(width): the rows a pass computes, empty ones included."""
+    step = pass_rows(width)
+    return -(-rows // step) * step
+
+
 def _by_width(order: Sequence, width_of: Callable[[Any], int], batch_size: int) -> list[list]:
-    """`order` cut into passes of at most `batch_size` members of one width each, widest first."""
+    """`order` cut into passes of members of one width each, widest first: as many as the batch size allows
+    in a multiple of pass_rows(width), and at least pass_rows(width)."""
     groups: dict[int, list] = {}
     for member in order:
         groups.setdefault(width_of(member), []).append(member)
-    return [group[at:at + batch_size] for _, group in sorted(groups.items(), key=lambda kv: -kv[0])
-            for at in range(0, len(group), batch_size)]
+    passes = []
+    for width, group in sorted(groups.items(), key=lambda kv: -kv[0]):
+        step = pass_rows(width)
+        size = max(step, batch_size // step * step)
+        passes += [group[at:at + size] for at in range(0, len(group), size)]
+    return passes
 
 
 class Batched:
@@ -83,12 +107,12 @@ class Batched:
 
 class Plain(Batched):
     """lm-eval's rows: context+continuation, left-truncated to the window, right-padded to their own width
-    (`row_width`), longest first, `batch_size` rows of one width a pass."""
+    (`score_width`), longest first, about `batch_size` rows of one width a pass (`_by_width`)."""
 
     def __init__(self, model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str) -> None:
         self.model, self.pairs, self.max_length, self.device = model, pairs, max_length, device
         order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
-        super().__init__(_by_width(order, lambda i: row_width(len(self._tokens(i)), max_length), batch_size))
+        super().__init__(_by_width(order, lambda i: score_width(len(self._tokens(i)), max_length), batch_size))
 
     def _tokens(self, i: int) -> list[int]:
         ctx, cont = self.pairs[i]
@@ -96,8 +120,8 @@ class Plain(Batched):
 
     def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
         rows = [self._tokens(i) for i in batch]
-        width = row_width(max(len(r) for r in rows), self.max_length)
-        ids = torch.zeros((len(rows), width), dtype=torch.long)
+        width = score_width(max(len(r) for r in rows), self.max_length)
+        ids = torch.zeros((padded_rows(len(rows), width), width), dtype=torch.long)
         rows_b, rows_p, targets, owners = [], [], [], []
         for j, (i, tokens) in enumerate(zip(batch, rows)):
             ids[j, :len(tokens)] = torch.tensor(tokens)
@@ -247,7 +271,7 @@ class Packed(Batched):
         self.prefix_tokens = list(contexts[0][:prefix_len]) if prefix_len else []
         self._prefix_kv: Any = None
         order = sorted(contexts, key=lambda c: -(len(c) + sum(len(pairs[i][1]) for i in groups[c])))
-        passes = _by_width(order, lambda c: row_width(self._pack_length(c)), batch_size)
+        passes = _by_width(order, lambda c: score_width(self._pack_length(c)), batch_size)
         super().__init__([[i for c in contexts_of_pass for i in groups[c]] for contexts_of_pass in passes])
 
     def _pack_length(self, context: tuple[int, ...]) -> int:
@@ -259,10 +283,11 @@ class Packed(Batched):
             self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, device)
         contexts = list(dict.fromkeys(tuple(pairs[i][0]) for i in batch))
         packs = [_pack(list(c[prefix_len:]), [pairs[i][1] for i in self.groups[c]]) for c in contexts]
-        width = row_width(max(len(p[0]) for p in packs))
-        ids = torch.zeros((len(contexts), width), dtype=torch.long)
-        segments = torch.full((len(contexts), width), -1, dtype=torch.long)
-        positions = torch.zeros((len(contexts), width), dtype=torch.long)
+        width = score_width(max(len(p[0]) for p in packs))
+        rows = padded_rows(len(contexts), width)  # empty rows (segment -1) attend only to themselves
+        ids = torch.zeros((rows, width), dtype=torch.long)
+        segments = torch.full((rows, width), -1, dtype=torch.long)
+        positions = torch.zeros((rows, width), dtype=torch.long)
         rows_b, rows_p, targets, owners = [], [], [], []
         for j, (ctx, (tokens, segs, pos, offsets)) in enumerate(zip(contexts, packs)):
             ids[j, :len(tokens)] = torch.tensor(tokens)
@@ -276,7 +301,7 @@ class Packed(Batched):
                 targets += cont
                 owners.append((i, len(cont)))
         mask = _tree_mask(segments, prefix_len).to(device)
-        cache = ({_cache_keyword(self.model): _expanded_cache(self._prefix_kv, len(contexts))}
+        cache = ({_cache_keyword(self.model): _expanded_cache(self._prefix_kv, rows)}
                  if self._prefix_kv else {})
         rows_at = (torch.tensor(rows_b, device=device), torch.tensor(rows_p, device=device))
         logprobs = _positions(self.model, ids.to(device), mask, (positions + prefix_len).to(device), cache, rows_at)
