@@ -4,8 +4,8 @@ A row's tokens (and the log-probability of each) are the same for any batch size
 resume point, on a given device, dtype and thread count, because nothing a row computes depends on which
 other rows share its forward passes:
 
-- Prefill: a prompt is right-padded to `score_width` of its own length (a multiple of 8 tokens), and a
-  pass holds prompts of one width only, with empty rows added so that rows x width is a multiple of
+- Prefill: a prompt is right-padded to `score_width` of its own length (a multiple of 16 or 24 tokens), and
+  a pass holds prompts of one width only, with empty rows added so that rows x width is a multiple of
   `ROW_STEP` (`padded_rows`): every matrix product fills whole kernel tiles and the causal attention of a
   prompt runs over the same lengths in any pass. Only the prompt's last position goes through the output
   head, in a block of `ROW_STEP` rows (copies of the last row fill it).

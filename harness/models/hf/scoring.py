@@ -16,10 +16,11 @@ Numbers do not depend on the batch size either. CPU matrix kernels compute rows 
 (4 for fp32 on an AVX2 CPU here, other counts elsewhere) and round a row in a partial last tile
 differently. So every matrix product's row count is a multiple of `ROW_STEP` (48: a multiple of the tile
 heights 4, 6, 8, 12, 16 and 24): a row is padded to a width that depends on the row alone (`score_width`,
-the next multiple of 8 tokens), a pass holds rows of one width only (so the attention reductions of a row
-also run over the same lengths in any pass) and a multiple of `pass_rows(width)` rows, empty rows filling
-the last pass of a width, so that rows x width is a multiple of `ROW_STEP`; the rows that go through the
-output head are padded to a multiple of `ROW_STEP` too.
+the next multiple of 16 or 24 tokens), a pass holds rows of one width only (so the attention reductions of
+a row also run over the same lengths in any pass) and a multiple of `pass_rows(width)` rows (1, 2 or 3),
+empty rows filling the last pass of a width, so that rows x width is a multiple of `ROW_STEP`; the rows
+that go through the output head are padded to a multiple of `ROW_STEP` too. (Widths that are multiples of
+8 alone would need passes of 6 rows and more empty ones; multiples of 48 pad rows by 24 tokens on average.)
 """
 from __future__ import annotations
 
@@ -35,21 +36,21 @@ _MIN_SHARED_PREFIX = 16
 ROW_STEP = 48
 
 
-WIDTH_STEP = 8
-
-
 def score_width(length: int, cap: int | None = None) -> int:
     """The padded width of a row of `length` tokens (scored, or a prompt to prefill): the next multiple of
-    WIDTH_STEP (at most `cap`)."""
-    width = -(-max(length, 1) // WIDTH_STEP) * WIDTH_STEP
+    16 or of 24 (at most `cap`)."""
+    width = -(-max(length, 1) // 8) * 8
+    if width % 16 and width % 24:  # 16k + 8, not a multiple of 24: 16(k + 1) is
+        width += 8
     return min(width, cap) if cap is not None else width
 
 
 def pass_rows(width: int) -> int:
-    """The row count a pass of rows `width` tokens wide is a multiple of: rows x width (the row count of its
-    matrix products) is then a multiple of ROW_STEP. A width cut to the model's window that is not a
-    multiple of WIDTH_STEP gets no such guarantee (1), so a pass never grows past the batch size for it."""
-    return ROW_STEP // math.gcd(width, ROW_STEP) if width % WIDTH_STEP == 0 else 1
+    """The row count a pass of rows `width` tokens wide is a multiple of (1, 2 or 3): rows x width (the row
+    count of its matrix products) is then a multiple of ROW_STEP. A width cut to the model's window that is
+    not a multiple of 16 or 24 gets no such guarantee (1), so a pass never grows past the batch size."""
+    common = math.gcd(width, ROW_STEP)
+    return ROW_STEP // common if common >= 16 else 1
 
 
 def padded_rows(rows: int, width: int) -> int:
