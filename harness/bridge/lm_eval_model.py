@@ -29,7 +29,7 @@ def _direct(adapter: ModelAdapter) -> Callable[[Sequence[Request]], list]:
     return ask
 
 
-def generation_requests(args: Sequence[tuple[str, dict[str, Any]]], seed: int) -> list[Generate]:
+def lm_eval_requests(args: Sequence[tuple[str, dict[str, Any]]], seed: int) -> list[Generate]:
     """lm-eval's generate_until arguments (context, generation_kwargs) as evalh requests. A task with
     `repeats: N` sends each request N times in a row; sampled copies become draws 0..N-1 of the prompt
     (seeded by `seed`, as evalh's own tasks), greedy ones stay one request."""
@@ -66,7 +66,7 @@ def lm_for(adapter: ModelAdapter, ask: Callable[[Sequence[Request]], list] | Non
             return answer([Rolling(r.args[0]) for r in requests])
 
         def generate_until(self, requests, disable_tqdm: bool = False):
-            texts = answer(generation_requests([r.args for r in requests], seed))
+            texts = answer(lm_eval_requests([r.args for r in requests], seed))
             return strip(texts) if strip else texts
 
         @property

@@ -117,10 +117,7 @@ def apply_overrides(spec: TaskSpec, gen_kwargs: Mapping[str, Any] | None, sample
     kwargs = dict(gen_kwargs or {})
     do_sample = kwargs.pop("do_sample", None)
     generation.update(kwargs)
-    if do_sample is False:
-        generation["temperature"] = 0.0
-    elif do_sample and not generation.get("temperature"):
-        generation["temperature"] = 1.0
+    generation["temperature"] = sampled_temperature(generation["temperature"], do_sample)
     update: dict[str, Any] = {"generation": type(spec.generation)(**generation)}
     if samples is not None:
         update["repeats"] = samples
@@ -141,9 +138,16 @@ def lm_eval_sampling(kwargs: Mapping[str, Any], seed: int, index: int) -> Sampli
     do_sample = kwargs.get("do_sample")
     if isinstance(do_sample, str):
         do_sample = do_sample.lower() in ("true", "1")
-    if do_sample is False or (temperature <= 0 and not do_sample):
-        return None
-    return Sampling(temperature if temperature > 0 else 1.0, top_p, top_k, seed, index)
+    temperature = sampled_temperature(temperature, do_sample)
+    return Sampling(temperature, top_p, top_k, seed, index) if temperature > 0 else None
+
+
+def sampled_temperature(temperature: float, do_sample: bool | None) -> float:
+    """The temperature a generation runs at, by lm-eval's rules: do_sample false is greedy (0), do_sample
+    true without a temperature samples at 1, and otherwise the temperature decides (0: greedy)."""
+    if do_sample is False:
+        return 0.0
+    return 1.0 if do_sample and not temperature else temperature
 
 
 def generation_requests(spec: TaskSpec, prompt: str, seed: int) -> tuple[Generate, ...]:
