@@ -1,7 +1,8 @@
 """A request's log-likelihood, and a greedy generation (its tokens and each step's log-probability), do not
 depend on the batch size, on sharding, or on which other requests are left to compute (a resumed run):
-every row is padded to a width of its own and every matrix product has a row count that fills whole kernel
-tiles (hf/scoring.py); in decode steps each row attends to its own keys (hf/invariant.py).
+an item's attention runs over its own keys in shapes of its own, and every matrix product has a row count
+that fills whole kernel tiles (hf/scoring.py); in decode steps each row attends to its own keys
+(hf/invariant.py).
 
 Bit-equality is checked where it was verified: CPUs without AVX-512 (AVX2 kernels tile fp32 rows by 4,
 which ROW_STEP covers). Elsewhere the kernels' tile heights are not known here, and the tests hold the

@@ -105,3 +105,21 @@ def test_rolling_runs_the_same_passes_however_the_task_is_split():
     one_call = passes.take()
     assert _calls(model, "loglikelihood_rolling", requests, 1) == whole
     assert Counter(passes.take()) == Counter(one_call)
+
+
+@pytest.mark.slow
+def test_shared_prefix_scoring_computes_each_token_once_with_padding_only_at_the_end_of_a_pass(shared_data):
+    """A pass lays items end to end in one stream of a multiple of 48 tokens: a context once, each choice
+    but its last token (which predicts nothing), and at most 47 padding tokens a pass."""
+    model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=4))
+    requests = _arc_requests(shared_data, 0, 12)
+    pairs = [model.encode_pair(r.context, r.continuation) for r in requests]
+    contexts = {tuple(ctx) for ctx, _ in pairs}
+    needed = sum(len(ctx) for ctx in contexts) + sum(len(cont) - 1 for _, cont in pairs)
+    passes = Passes(model)
+    model.loglikelihood(requests)
+    seen = passes.take()
+    assert len(seen) >= 3
+    assert all(len(ids) == 1 and len(ids[0]) % 48 == 0 for ids, _ in seen)
+    computed = sum(len(ids[0]) for ids, _ in seen)
+    assert needed <= computed < needed + 48 * len(seen)

@@ -1,10 +1,11 @@
 """A transformers attention function whose work the caller chooses for each forward pass.
 
-Bit-equal scoring (`hf_aligned`), cohort decoding (`hf_generate`) and batch-invariant decoding
-(`hf_invariant`) run rows that attend differently (their own cached keys, key counts and masks) through one
-forward pass: the linear layers see one batch, and the attention runs per group of rows (as lm-eval's own
-batch would run it) or per row. `installed(model)` points the model at
-the function registered here; `attending(fn)` makes `fn` do the attention of the forward passes inside it.
+Bit-equal scoring (`hf_aligned`), shared-prefix scoring (`hf_scoring.Packed`), cohort decoding
+(`hf_generate`) and batch-invariant decoding (`hf_invariant`) run rows that attend differently (their own
+cached keys, key counts and masks) through one forward pass: the linear layers see one batch, and the
+attention runs per group of rows (as lm-eval's own batch would run it), per item or per row.
+`installed(model)` points the model at the function registered here; `attending(fn)` makes `fn` do the
+attention of the forward passes inside it.
 Outside `attending` the function is transformers' sdpa, so other calls (a prefill) run as they always do.
 """
 from __future__ import annotations

@@ -4,8 +4,9 @@
 - `packed` (shared-prefix scoring): the continuations of one context are packed after a single copy of it,
   with a tree-shaped attention mask (each continuation sees the context and itself) and position ids that
   restart after the context; a prefix shared by every context in the call (a fixed few-shot block) is run
-  once and its key/value cache reused by every row. The model computes len(ctx) + sum(len(cont)) tokens an
-  item instead of n * (len(ctx) + len(cont)), and the few-shot block once a call instead of once an item.
+  once and its key/value cache reused by every item. The model computes len(ctx) + sum(len(cont) - 1) tokens
+  an item instead of n * (len(ctx) + len(cont) - 1), and the few-shot block once a call instead of once an
+  item.
 
 Both take token ids already split the lm-eval way and return (sum of log-probabilities, is_greedy).
 Each is a `Batched` scorer: a task's pairs are cut into forward passes once, and a call runs only the passes
@@ -15,12 +16,17 @@ kernels' rounding can depend on a pass's row count, at some thread counts on som
 Numbers do not depend on the batch size either. CPU matrix kernels compute rows in tiles of a few rows
 (4 for fp32 on an AVX2 CPU here, other counts elsewhere) and round a row in a partial last tile
 differently. So every matrix product's row count is a multiple of `ROW_STEP` (48: a multiple of the tile
-heights 4, 6, 8, 12, 16 and 24): a row is padded to a width that depends on the row alone (`score_width`,
-the next multiple of 16 or 24 tokens), a pass holds rows of one width only (so the attention reductions of
-a row also run over the same lengths in any pass) and a multiple of `pass_rows(width)` rows (1, 2 or 3),
-empty rows filling the last pass of a width, so that rows x width is a multiple of `ROW_STEP`; the rows
-that go through the output head are padded to a multiple of `ROW_STEP` too. (Widths that are multiples of
-8 alone would need passes of 6 rows and more empty ones; multiples of 48 pad rows by 24 tokens on average.)
+heights 4, 6, 8, 12, 16 and 24), and what else a row's numbers depend on is fixed by the row itself:
+
+- `packed` lays a pass's items end to end in one token stream padded to a multiple of `ROW_STEP`, and runs
+  the attention item by item over the item's own keys (`_ItemAttention`), so an item's attention has the
+  same shapes in any pass.
+- `plain` pads a row to a width that depends on the row alone (`score_width`, the next multiple of 16 or
+  24 tokens); a pass holds rows of one width only (so the attention of a row runs over the same lengths in
+  any pass) and a multiple of `pass_rows(width)` rows (1, 2 or 3), empty rows filling the last pass of a
+  width, so that rows x width is a multiple of `ROW_STEP`.
+
+The rows that go through the output head are padded to a multiple of `ROW_STEP` too.
 """
 from __future__ import annotations
 
@@ -132,7 +138,7 @@ class Plain(Batched):
             targets += cont
             owners.append((i, len(cont)))
         rows_at = (torch.tensor(rows_b, device=self.device), torch.tensor(rows_p, device=self.device))
-        logprobs = _positions(self.model, ids.to(self.device), None, None, {}, rows_at)
+        logprobs = _positions(self.model, ids.to(self.device), None, rows_at)
         return _sums(logprobs, targets, owners, batch)
 
 
@@ -164,17 +170,16 @@ def _pack(ctx_rest: list[int], conts: list[list[int]]) -> tuple[list[int], list[
     return tokens, segments, positions, offsets
 
 
-def _tree_mask(segments: torch.Tensor, prefix: int) -> torch.Tensor:
-    """(B, 1, q, prefix + q) boolean mask: causal, context visible to all, continuations blind to each other."""
-    q = segments.shape[1]
-    idx = torch.arange(q)
-    causal = idx[None, :] <= idx[:, None]
-    seg_t, seg_s = segments[:, :, None], segments[:, None, :]
-    mask = causal[None] & ((seg_s == 0) | (seg_s == seg_t)) & (seg_s >= 0)
-    mask |= torch.eye(q, dtype=torch.bool)[None]  # padding rows attend to themselves (no empty rows)
+def _tree_mask(segments: list[int], prefix: int) -> torch.Tensor:
+    """(1, 1, q, prefix + q) boolean mask of one item: causal, the context (segment 0) visible to all,
+    continuations blind to each other, the shared prefix visible to all."""
+    seg = torch.tensor(segments)
+    q = len(segments)
+    causal = torch.arange(q)[None, :] <= torch.arange(q)[:, None]
+    mask = causal & ((seg[None, :] == 0) | (seg[None, :] == seg[:, None]))
     if prefix:
-        mask = torch.cat([torch.ones((segments.shape[0], q, prefix), dtype=torch.bool), mask], dim=2)
-    return mask[:, None]
+        mask = torch.cat([torch.ones((q, prefix), dtype=torch.bool), mask], dim=1)
+    return mask[None, None]
 
 
 def _prefix_cache(model, prefix: list[int], device: str):
@@ -190,14 +195,6 @@ def _cache_keyword(model) -> str:
     import inspect
 
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def _expanded_cache(prefix_kv, batch: int):
-    from transformers import DynamicCache
-
-    if prefix_kv is None:
-        return None
-    return DynamicCache(ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in prefix_kv])
 
 
 def split_head(model):
@@ -220,15 +217,14 @@ def split_head(model):
     return split
 
 
-def _positions(model, ids, mask, positions, cache, rows_at):
+def _positions(model, ids, positions, rows_at):
     """log-softmax (float32) of the logits at `rows_at` = (batch index, position) tensors, one row each."""
     split = split_head(model)
     if split is None:
-        logits = model(ids, attention_mask=mask, position_ids=positions, use_cache=False, **cache).logits
+        logits = model(ids, position_ids=positions, use_cache=False).logits
         return torch.log_softmax(logits[rows_at].float(), dim=-1)
     decoder, head = split
-    keyword = {_cache_keyword(decoder): next(iter(cache.values()))} if cache else {}
-    hidden = decoder(ids, attention_mask=mask, position_ids=positions, use_cache=False, **keyword).last_hidden_state
+    hidden = decoder(ids, position_ids=positions, use_cache=False).last_hidden_state
     picked = hidden[rows_at]
     wanted = picked.shape[0]
     padding = -wanted % ROW_STEP  # copies of the last row, so that no wanted row sits in a partial tile
@@ -251,7 +247,15 @@ def _sums(logprobs: torch.Tensor, targets: list[int], owners: list[tuple[int, in
 
 
 class Packed(Batched):
-    """Shared-prefix scoring (module docstring) of pairs that need no truncation: `batch_size` contexts a pass.
+    """Shared-prefix scoring (module docstring) of pairs that need no truncation.
+
+    An item (a context, after the shared prefix, and its continuations) is a span of one token stream: a
+    pass concatenates whole items, with no padding between them, and pads the stream to a multiple of
+    `ROW_STEP`. The linear layers see every token of the stream as a row; the attention runs item by item
+    (`_item_sdpa`) over the item's own keys (and the shared prefix's) with its tree mask, so an item's
+    numbers depend on the item alone, not on which items share its pass. A continuation's last token
+    predicts nothing, so it is never computed. Passes are filled first-fit, longest items first, to about
+    `batch_size` average items' worth of tokens.
 
     Only the rows that predict a continuation token go through the output head (when the model allows
     `split_head`), and only those are turned into float32 log-probabilities.
@@ -271,42 +275,93 @@ class Packed(Batched):
         self.prefix_len = prefix_len
         self.prefix_tokens = list(contexts[0][:prefix_len]) if prefix_len else []
         self._prefix_kv: Any = None
-        order = sorted(contexts, key=lambda c: -(len(c) + sum(len(pairs[i][1]) for i in groups[c])))
-        passes = _by_width(order, lambda c: score_width(self._pack_length(c)), batch_size)
+        passes = fill_passes(contexts, self._span_length, batch_size)
         super().__init__([[i for c in contexts_of_pass for i in groups[c]] for contexts_of_pass in passes])
 
-    def _pack_length(self, context: tuple[int, ...]) -> int:
-        return len(context) - self.prefix_len + sum(len(self.pairs[i][1]) for i in self.groups[context])
+    def _span_length(self, context: tuple[int, ...]) -> int:
+        """Tokens an item computes: its context after the prefix and each continuation but its last token."""
+        return len(context) - self.prefix_len + sum(len(self.pairs[i][1]) - 1 for i in self.groups[context])
 
     def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
+        from harness.models.hf import attention as hf_attention
+
         pairs, prefix_len, device = self.pairs, self.prefix_len, self.device
         if self.prefix_tokens and self._prefix_kv is None:
             self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, device)
         contexts = list(dict.fromkeys(tuple(pairs[i][0]) for i in batch))
-        packs = [_pack(list(c[prefix_len:]), [pairs[i][1] for i in self.groups[c]]) for c in contexts]
-        width = score_width(max(len(p[0]) for p in packs))
-        rows = padded_rows(len(contexts), width)  # empty rows (segment -1) attend only to themselves
-        ids = torch.zeros((rows, width), dtype=torch.long)
-        segments = torch.full((rows, width), -1, dtype=torch.long)
-        positions = torch.zeros((rows, width), dtype=torch.long)
-        rows_b, rows_p, targets, owners = [], [], [], []
-        for j, (ctx, (tokens, segs, pos, offsets)) in enumerate(zip(contexts, packs)):
-            ids[j, :len(tokens)] = torch.tensor(tokens)
-            segments[j, :len(segs)] = torch.tensor(segs)
-            positions[j, :len(pos)] = torch.tensor(pos)
-            ctx_last = len(ctx) - prefix_len - 1
-            for i, at in zip(self.groups[ctx], offsets):
+        ids: list[int] = []
+        positions: list[int] = []
+        spans: list[tuple[int, int, torch.Tensor]] = []
+        rows_p, targets, owners = [], [], []
+        for ctx in contexts:
+            members = self.groups[ctx]
+            tokens, segs, pos, offsets = _pack(list(ctx[prefix_len:]), [pairs[i][1][:-1] for i in members])
+            start = len(ids)
+            ctx_last = start + len(ctx) - prefix_len - 1
+            for i, at in zip(members, offsets):
                 cont = pairs[i][1]
-                rows_p += [ctx_last, *range(at, at + len(cont) - 1)]
-                rows_b += [j] * len(cont)
+                rows_p += [ctx_last, *range(start + at, start + at + len(cont) - 1)]
                 targets += cont
                 owners.append((i, len(cont)))
-        mask = _tree_mask(segments, prefix_len).to(device)
-        cache = ({_cache_keyword(self.model): _expanded_cache(self._prefix_kv, rows)}
-                 if self._prefix_kv else {})
-        rows_at = (torch.tensor(rows_b, device=device), torch.tensor(rows_p, device=device))
-        logprobs = _positions(self.model, ids.to(device), mask, (positions + prefix_len).to(device), cache, rows_at)
+            ids += tokens
+            positions += [p + prefix_len for p in pos]
+            spans.append((start, len(ids), _tree_mask(segs, prefix_len).to(device)))
+        padding = -len(ids) % ROW_STEP  # the stream's rows fill whole kernel tiles
+        ids_t = torch.tensor([ids + [0] * padding], device=device)
+        positions_t = torch.tensor([positions + [0] * padding], device=device)
+        rows_at = (torch.zeros(len(rows_p), dtype=torch.long, device=device), torch.tensor(rows_p, device=device))
+        attend = _ItemAttention(spans, self._prefix_kv)
+        split_head(self.model)  # its one-off check runs outside the items' attention
+        with hf_attention.installed(self.model), hf_attention.attending(attend):
+            logprobs = _positions(self.model, ids_t, positions_t, rows_at)
+        if not attend.calls:
+            raise RuntimeError(f"{type(self.model).__name__} does not run its attention through transformers' "
+                               "attention interface, which shared-prefix scoring needs")
         return _sums(logprobs, targets, owners, batch)
+
+
+class _ItemAttention:
+    """The attention of a pass of `Packed` items: each span of the stream attends over the shared prefix's
+    keys (when there is one) and its own, under its tree mask; positions past the last span (padding) get
+    zeros. Each item's attention is one sdpa call of the item's own shape, whatever else is in the pass."""
+
+    def __init__(self, spans: list[tuple[int, int, torch.Tensor]], prefix_kv) -> None:
+        self.spans, self.prefix_kv, self.calls = spans, prefix_kv, 0
+
+    def __call__(self, module, query, key, value, attention_mask, **kwargs):
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        self.calls += 1
+        out = query.new_zeros((query.shape[0], query.shape[2], query.shape[1], query.shape[3]))
+        prefix = self.prefix_kv[module.layer_idx] if self.prefix_kv else None
+        for start, end, mask in self.spans:
+            keys, values = key[:, :, start:end], value[:, :, start:end]
+            if prefix is not None:
+                keys, values = torch.cat([prefix[0], keys], dim=2), torch.cat([prefix[1], values], dim=2)
+            out[:, start:end], _ = sdpa_attention_forward(module, query[:, :, start:end], keys, values, mask,
+                                                          **kwargs)
+        return out, None
+
+
+def fill_passes(members: Sequence, length_of: Callable[[Any], int], batch_size: int) -> list[list]:
+    """`members` cut into passes of at most `batch_size` average members' worth of tokens (rounded up to a
+    multiple of ROW_STEP; a longer member has a pass of its own): first-fit, longest first. Each pass lists
+    its members in their order in `members`."""
+    if not members:
+        return []
+    lengths = [length_of(m) for m in members]
+    budget = -(-math.ceil(batch_size * sum(lengths) / len(lengths)) // ROW_STEP) * ROW_STEP
+    passes: list[list[int]] = []
+    room: list[int] = []
+    for at in sorted(range(len(members)), key=lambda k: -lengths[k]):
+        target = next((p for p, free in enumerate(room) if free >= lengths[at]), None)
+        if target is None:
+            passes.append([])
+            room.append(budget)
+            target = len(passes) - 1
+        passes[target].append(at)
+        room[target] -= lengths[at]
+    return [[members[k] for k in sorted(found)] for found in passes]
 
 
 def packed(model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None,
