@@ -57,9 +57,24 @@ class ModelWorker:
         if device.startswith("cuda") and os.environ.get("CUDA_VISIBLE_DEVICES"):
             device = "cuda"  # Ray exposes this worker's GPU as device 0
         self.model = (loader or load_model)(spec, LoadOptions(**{**options.__dict__, "device": device}))
+        self.session: Any = None
 
     def call(self, method: str, part: list[Any]) -> list[Any]:
-        return getattr(self.model, method)(part)
+        return getattr(self.session or self.model, method)(part)
+
+    def open_task(self, task: list[Any]) -> None:
+        """Answer calls through a session of the whole task until `close_task` (a restarted worker has
+        none, and lays out its own part)."""
+        self.close_task()
+        self.session = self.model.open(task)
+
+    def order(self, requests: list[Any]) -> list[Any]:
+        return self.session.order(requests) if self.session else requests
+
+    def close_task(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
 
     def info(self) -> ModelInfo:
         return self.model.info()
@@ -122,6 +137,15 @@ class RayBackend:
 
     def ask(self, method: str, *args: Any) -> Any:
         return self.ray.get(self.workers[0].ask.remote(method, *args))
+
+    def open_task(self, task: list[Any]) -> None:
+        self.ray.get([worker.open_task.remote(task) for worker in self.workers])
+
+    def order(self, requests: list[Any]) -> list[Any]:
+        return self.ray.get(self.workers[0].order.remote(requests))
+
+    def close_task(self) -> None:
+        self.ray.get([worker.close_task.remote() for worker in self.workers])
 
     def load(self, before: Callable[[], None]) -> bool:
         """Workers load their copies of the model in their own processes, on first use."""

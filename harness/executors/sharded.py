@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from harness.models.base import ModelAdapter, ModelInfo, Progress
+from harness.models.base import ModelAdapter, ModelInfo, Progress, Session
 from harness.requests import Generate, Loglikelihood, Rolling
 
 
@@ -22,9 +22,17 @@ def shard_ranges(n: int, shards: int) -> list[range]:
 
 class Backend(Protocol):
     """Runs one adapter method on several shards and returns their results in shard order; answers the
-    model's other questions from one copy of it."""
+    model's other questions from one copy of it. Between `open_task` and `close_task`, every copy of the
+    model answers through a session opened with the whole task (`ModelAdapter.open`), so a shard's
+    numbers are those the task gets in one process."""
 
     def run(self, method: str, shards: list[list[Any]], progress: Progress) -> list[list[Any]]: ...
+
+    def open_task(self, task: list[Any]) -> None: ...
+
+    def order(self, requests: list[Any]) -> list[Any]: ...
+
+    def close_task(self) -> None: ...
 
     def info(self) -> ModelInfo: ...
 
@@ -40,9 +48,23 @@ class LocalBackend:
 
     def __init__(self, model: ModelAdapter) -> None:
         self.model = model
+        self.session: Session | None = None
 
     def run(self, method: str, shards: list[list[Any]], progress: Progress) -> list[list[Any]]:
-        return [getattr(self.model, method)(part, progress=progress) for part in shards]
+        target = self.session or self.model
+        return [getattr(target, method)(part, progress=progress) for part in shards]
+
+    def open_task(self, task: list[Any]) -> None:
+        self.close_task()
+        self.session = self.model.open(task)
+
+    def order(self, requests: list[Any]) -> list[Any]:
+        return self.session.order(requests) if self.session else list(requests)
+
+    def close_task(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
 
     def info(self) -> ModelInfo:
         return self.model.info()
@@ -61,8 +83,10 @@ class ShardedModel(ModelAdapter):
     """A ModelAdapter over a backend: each call is split into `shards` parts and merged in order.
 
     Every method of the contract is forwarded: the three kinds of work shard by shard, the rest (identity,
-    chat formats) to one copy of the model. Its session is the default one: each shard lays out its own
-    requests, so a transformers model in bf16 equals a single-process run only up to rounding.
+    chat formats) to one copy of the model. Its session (`open`) hands the whole task to every copy, which
+    lays it out as one process would (a transformers model finds the few-shot block shared by the task's
+    items, not by its shard's), and asks in the order that layout gives, so shards cut from it split few
+    forward passes.
     """
 
     def __init__(self, backend: Backend, shards: int) -> None:
@@ -87,6 +111,9 @@ class ShardedModel(ModelAdapter):
         """Free the backend's workers (in process: the model's own `close`)."""
         self.backend.close()
 
+    def open(self, requests: Sequence[Any]) -> Session:
+        return _ShardedSession(self, list(requests))
+
     def _map(self, method: str, requests: Sequence[Any], progress: Progress) -> list[Any]:
         if not requests:
             return []
@@ -104,3 +131,19 @@ class ShardedModel(ModelAdapter):
 
     def loglikelihood_rolling(self, requests: Sequence[Rolling], progress: Progress = None) -> list[float]:
         return self._map("loglikelihood_rolling", requests, progress)
+
+
+class _ShardedSession(Session):
+    """A task's session over the shards: the backend's copies answer through sessions of the whole task."""
+
+    model: ShardedModel
+
+    def __init__(self, model: ShardedModel, task: list[Any]) -> None:
+        super().__init__(model)
+        model.backend.open_task(task)
+
+    def order(self, requests: Sequence[Any]) -> list[Any]:
+        return self.model.backend.order(list(requests))
+
+    def close(self) -> None:
+        self.model.backend.close_task()

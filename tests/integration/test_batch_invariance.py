@@ -60,6 +60,19 @@ def test_batch_size_shards_and_resume_change_no_bit(shared_data, dtype):
         _same(reference, session.loglikelihood(requests), dtype, "3 shards")
 
 
+def test_a_shard_scores_its_items_as_the_whole_task_does(shared_data):
+    """Shards lay out the whole task, not their own part: a shard of one 5-shot item alone would find no
+    few-shot block shared with other items, and a shard of two items whose questions begin alike a longer
+    one, and compute the block differently (shards of one item each here)."""
+    requests = _arc_requests(shared_data, 5, 4)
+    model = load_model("smollm2", LoadOptions(dtype="float32", batch_size=8))
+    reference = model.loglikelihood(requests)
+    with ShardedModel(LocalBackend(model), 4).open(requests) as session:
+        ordered = session.order(requests)
+        answers = dict(zip(ordered, session.loglikelihood(ordered)))
+    _same(reference, [answers[r] for r in requests], "float32", "4 shards of one item")
+
+
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_smollm2_scores_do_not_depend_on_the_batch_size(shared_data, dtype):
     """The same on a real model, where the batch size used to move the last bits of many items."""
