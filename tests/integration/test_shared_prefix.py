@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 def test_shared_prefix_length():
     assert hf_scoring.shared_prefix_length([list(range(40)) + [1], list(range(40)) + [2, 3]]) == 40
     assert hf_scoring.shared_prefix_length([list(range(40)), list(range(40))]) == 39  # one token stays per context
-    assert hf_scoring.shared_prefix_length([[1] * 10 + [2], [1] * 10 + [3]]) == 0     # too short to bother
+    assert hf_scoring.shared_prefix_length([[1] * 2 + [2], [1] * 2 + [3]]) == 2        # a template's first words
+    assert hf_scoring.shared_prefix_length([[1, 2], [3, 2]]) == 0
     assert hf_scoring.shared_prefix_length([list(range(30))]) == 0
 
 

@@ -109,16 +109,22 @@ def test_rolling_runs_the_same_passes_however_the_task_is_split():
 
 @pytest.mark.slow
 def test_shared_prefix_scoring_computes_each_token_once_with_padding_only_at_the_end_of_a_pass(shared_data):
-    """A pass lays items end to end in one stream of a multiple of 48 tokens: a context once, each choice
-    but its last token (which predicts nothing), and at most 47 padding tokens a pass."""
+    """The words every context starts with are computed once; then a pass lays items end to end in one
+    stream of a multiple of 48 tokens: the rest of a context once, each choice but its last token (which
+    predicts nothing), and at most 47 padding tokens a pass."""
+    from harness.models.hf.scoring import shared_prefix_length
+
     model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=4))
     requests = _arc_requests(shared_data, 0, 12)
     pairs = [model.encode_pair(r.context, r.continuation) for r in requests]
     contexts = {tuple(ctx) for ctx, _ in pairs}
-    needed = sum(len(ctx) for ctx in contexts) + sum(len(cont) - 1 for _, cont in pairs)
+    shared = shared_prefix_length(list(contexts))
+    assert shared >= 2  # "Question:"
+    needed = sum(len(ctx) - shared for ctx in contexts) + sum(len(cont) - 1 for _, cont in pairs)
     passes = Passes(model)
     model.loglikelihood(requests)
-    seen = passes.take()
+    prefix, *seen = passes.take()
+    assert prefix[0] == (tuple(pairs[0][0][:shared]),)
     assert len(seen) >= 3
     assert all(len(ids) == 1 and len(ids[0]) % 48 == 0 for ids, _ in seen)
     computed = sum(len(ids[0]) for ids, _ in seen)

@@ -3,10 +3,12 @@
 - `plain`: each (context, continuation) is its own row, as lm-eval computes it.
 - `packed` (shared-prefix scoring): the continuations of one context are packed after a single copy of it,
   with a tree-shaped attention mask (each continuation sees the context and itself) and position ids that
-  restart after the context; a prefix shared by every context in the call (a fixed few-shot block) is run
-  once and its key/value cache reused by every item. The model computes len(ctx) + sum(len(cont) - 1) tokens
-  an item instead of n * (len(ctx) + len(cont) - 1), and the few-shot block once a call instead of once an
-  item.
+  restart after the context; the tokens every context of the task starts with (a fixed few-shot block, a
+  template's first words) are run once and their key/value cache reused by every item. The model computes
+  len(ctx) + sum(len(cont) - 1) tokens an item instead of n * (len(ctx) + len(cont) - 1), and the shared
+  prefix once a task instead of once an item. The prefix is the whole task's (`Packed` is built from every
+  request of the task; shards get the whole task too), so an item's numbers do not depend on which items
+  share its call.
 
 Both take token ids already split the lm-eval way and return (sum of log-probabilities, is_greedy).
 Each is a `Batched` scorer: a task's pairs are cut into forward passes once, and a call runs only the passes
@@ -38,7 +40,6 @@ import torch
 
 Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
-_MIN_SHARED_PREFIX = 16
 ROW_STEP = 48
 
 
@@ -156,7 +157,7 @@ def shared_prefix_length(contexts: Sequence[Sequence[int]]) -> int:
     n = 0
     while n < shortest - 1 and all(c[n] == first[n] for c in contexts):
         n += 1
-    return n if n >= _MIN_SHARED_PREFIX else 0
+    return n
 
 
 def _pack(ctx_rest: list[int], conts: list[list[int]]) -> tuple[list[int], list[int], list[int], list[int]]:
