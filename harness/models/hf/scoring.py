@@ -38,6 +38,8 @@ from typing import Any
 
 import torch
 
+from harness.errors import ModelError
+
 Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
 ROW_STEP = 48
@@ -253,7 +255,7 @@ class Packed(Batched):
     An item (a context, after the shared prefix, and its continuations) is a span of one token stream: a
     pass concatenates whole items, with no padding between them, and pads the stream to a multiple of
     `ROW_STEP`. The linear layers see every token of the stream as a row; the attention runs item by item
-    (`_item_sdpa`) over the item's own keys (and the shared prefix's) with its tree mask, so an item's
+    (`_ItemAttention`) over the item's own keys (and the shared prefix's) with its tree mask, so an item's
     numbers depend on the item alone, not on which items share its pass. A continuation's last token
     predicts nothing, so it is never computed. Passes are filled first-fit, longest items first, to about
     `batch_size` average items' worth of tokens.
@@ -316,8 +318,8 @@ class Packed(Batched):
         with hf_attention.installed(self.model), hf_attention.attending(attend):
             logprobs = _positions(self.model, ids_t, positions_t, rows_at)
         if not attend.calls:
-            raise RuntimeError(f"{type(self.model).__name__} does not run its attention through transformers' "
-                               "attention interface, which shared-prefix scoring needs")
+            raise ModelError(f"{type(self.model).__name__} does not run its attention through transformers' "
+                             "attention interface, which shared-prefix scoring needs")
         return _sums(logprobs, targets, owners, batch)
 
 
