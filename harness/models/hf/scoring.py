@@ -332,8 +332,6 @@ class _ItemAttention:
         self.spans, self.prefix_kv, self.calls = spans, prefix_kv, 0
 
     def __call__(self, module, query, key, value, attention_mask, **kwargs):
-        from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
         self.calls += 1
         out = query.new_zeros((query.shape[0], query.shape[2], query.shape[1], query.shape[3]))
         prefix = self.prefix_kv[module.layer_idx] if self.prefix_kv else None
@@ -341,9 +339,24 @@ class _ItemAttention:
             keys, values = key[:, :, start:end], value[:, :, start:end]
             if prefix is not None:
                 keys, values = torch.cat([prefix[0], keys], dim=2), torch.cat([prefix[1], values], dim=2)
-            out[:, start:end], _ = sdpa_attention_forward(module, query[:, :, start:end], keys, values, mask,
-                                                          **kwargs)
+            out[:, start:end] = _sdpa(module, query[:, :, start:end], keys, values, mask, kwargs)
         return out, None
+
+
+_PLAIN_ATTENTION = {"dropout", "scaling", "sliding_window", "position_ids", "use_cache", "output_attentions"}
+
+
+def _sdpa(module, query, keys, values, mask, kwargs) -> torch.Tensor:
+    """(1, q, heads, head_dim) attention of one item. torch's sdpa is called directly, grouped-query heads
+    shared inside the kernel rather than copied, when the layer asks for nothing more than a scale (the
+    per-item calls are many and small, so the copies weigh); otherwise through transformers' sdpa."""
+    if _PLAIN_ATTENTION.issuperset(kwargs) and not kwargs.get("dropout") and not kwargs.get("output_attentions"):
+        grouped = getattr(module, "num_key_value_groups", 1) > 1
+        return torch.nn.functional.scaled_dot_product_attention(
+            query, keys, values, attn_mask=mask, scale=kwargs.get("scaling"), enable_gqa=grouped).transpose(1, 2)
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    return sdpa_attention_forward(module, query, keys, values, mask, **kwargs)[0]
 
 
 def fill_passes(members: Sequence, length_of: Callable[[Any], int], batch_size: int) -> list[list]:
