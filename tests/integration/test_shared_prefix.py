@@ -44,3 +44,21 @@ def test_packed_equals_plain(shared_data, dtype, k):
     else:  # bf16 sums carry noise of a few tenths; the answer per item (4 choices each) stays
         assert (a.reshape(-1, 4).argmax(1) == b.reshape(-1, 4).argmax(1)).mean() >= 7 / 8
         assert np.mean(np.abs(a - b)) < 0.25
+
+
+def test_a_model_whose_attention_bypasses_transformers_interface_is_scored_plainly(shared_data):
+    """Shared-prefix scoring runs the attention item by item through transformers' attention interface; a
+    model that does not use it (remote code, say) gets lm-eval's plain rows, with the same numbers."""
+    model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=4))
+    spec = build_index().tasks["arc_easy"]
+    requests = [r for item in build_items(spec, load_rows(spec, data_dir=shared_data)[:6], None) for r in item.requests]
+    assert hf_scoring.routes_attention(model.model)
+    shared = model.loglikelihood(requests)
+    model.model._evalh_routes_attention = False  # what the probe finds for such a model
+    widths = []
+    handle = model.model.get_decoder().register_forward_pre_hook(lambda m, args: widths.append(args[0].shape))
+    plain = model.loglikelihood(requests)
+    handle.remove()
+    assert sum(rows for rows, _ in widths) >= len(requests)  # a row per request, not a stream per pass
+    assert np.max(np.abs(np.array([s for s, _ in shared]) - np.array([s for s, _ in plain]))) < 1e-4
+    assert [g for _, g in shared] == [g for _, g in plain]

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from harness.models.base import Progress
-from harness.models.hf.scoring import Batched, Packed, Plain
+from harness.models.hf.scoring import Batched, Packed, Plain, routes_attention
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 Pair = tuple[list[int], list[int]]
@@ -45,11 +45,14 @@ class TaskPlan:
 
 class InvariantScorer(Batched):
     """Batch-invariant scoring in any dtype: pairs that fit the window share prefixes (`Packed`), the rest
-    are left-truncated and scored plainly (`Plain`); a pair's numbers do not depend on the batch size."""
+    are left-truncated and scored plainly (`Plain`), and so is every pair of a model whose attention does
+    not go through transformers' attention interface; a pair's numbers do not depend on the batch size."""
 
     def __init__(self, model, pairs: Sequence[Pair], max_length: int, batch_size: int, device: str,
                  window: int | None) -> None:
         fits = [i for i, (ctx, cont) in enumerate(pairs) if len(ctx) + len(cont) <= max_length]
+        if fits and not routes_attention(model):
+            fits = []
         chosen = set(fits)
         rest = [i for i in range(len(pairs)) if i not in chosen]
         self.parts: list[tuple[list[int], Batched]] = []

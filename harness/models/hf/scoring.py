@@ -220,6 +220,27 @@ def split_head(model):
     return split
 
 
+def routes_attention(model) -> bool:
+    """Whether the model's attention runs through transformers' attention interface (so `Packed` can run
+    it item by item); checked once per model on a few tokens."""
+    if not hasattr(model, "_evalh_routes_attention"):
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        from harness.models.hf import attention as hf_attention
+
+        calls = []
+
+        def counted(*args, **kwargs):
+            calls.append(1)
+            return sdpa_attention_forward(*args, **kwargs)
+
+        ids = torch.tensor([[1, 2, 3, 4]], device=next(model.parameters()).device)
+        with torch.no_grad(), hf_attention.installed(model), hf_attention.attending(counted):
+            model(ids, use_cache=False)
+        model._evalh_routes_attention = bool(calls)
+    return model._evalh_routes_attention
+
+
 def _positions(model, ids, positions, rows_at):
     """log-softmax (float32) of the logits at `rows_at` = (batch index, position) tensors, one row each."""
     split = split_head(model)
@@ -317,7 +338,7 @@ class Packed(Batched):
         split_head(self.model)  # its one-off check runs outside the items' attention
         with hf_attention.installed(self.model), hf_attention.attending(attend):
             logprobs = _positions(self.model, ids_t, positions_t, rows_at)
-        if not attend.calls:
+        if not attend.calls:  # callers check routes_attention first
             raise ModelError(f"{type(self.model).__name__} does not run its attention through transformers' "
                              "attention interface, which shared-prefix scoring needs")
         return _sums(logprobs, targets, owners, batch)
