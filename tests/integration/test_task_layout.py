@@ -30,9 +30,10 @@ class Passes:
     """Every forward pass of the model's decoder: (token ids, positions) as tuples."""
 
     def __init__(self, model) -> None:
-        from harness.models.hf.scoring import split_head
+        from harness.models.hf.scoring import routes_attention, split_head
 
-        split_head(model.model)  # its one-off check pass is not part of any task
+        split_head(model.model)  # their one-off check passes are not part of any task
+        routes_attention(model.model)
         self.seen: list[tuple] = []
         self.handle = model.model.get_decoder().register_forward_pre_hook(self._hook, with_kwargs=True)
 
