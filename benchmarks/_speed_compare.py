@@ -19,7 +19,11 @@ class ForwardMeter:
     decoder call inside the model's own forward is not counted twice.
     """
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, device: str = "cpu") -> None:
+        import torch
+
+        # a CUDA forward returns before the device finishes: wait for it at each end of a call
+        self._sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
         self.calls, self.tokens, self.seconds = 0, 0, 0.0
         self.shapes: list[tuple[int, int]] = []  # (rows, positions) of each call
         self._started: list[float] = []
@@ -29,6 +33,8 @@ class ForwardMeter:
             module.register_forward_hook(self._after, with_kwargs=True)
 
     def _before(self, module, args, kwargs) -> None:
+        if not self._started:
+            self._sync()
         self._started.append(time.perf_counter())
         if len(self._started) > 1:
             return
@@ -43,6 +49,7 @@ class ForwardMeter:
     def _after(self, module, args, kwargs, output) -> None:
         started = self._started.pop()
         if not self._started:
+            self._sync()
             self.seconds += time.perf_counter() - started
 
     def reset(self) -> None:

@@ -25,6 +25,9 @@ than with 1 here).
 Run:  .venv/bin/python benchmarks/speed_vs_lm_eval.py                 # full sizes, 3 repeats
       .venv/bin/python benchmarks/speed_vs_lm_eval.py --limit 60 --repeats 1 --cases arc0 wmt
       .venv/bin/python benchmarks/speed_vs_lm_eval.py --dtype float32 --cases arc0 arc5   # exact agreement
+      .venv/bin/python benchmarks/speed_vs_lm_eval.py --device cuda --model-dir FOLDER   # on a GPU
+        (FOLDER: a transformers model folder; both harnesses run on the device, and the forward meters
+        wait for it at each end of a forward pass)
 
 In bfloat16 the arc cases also run evalh once in float32 (untimed): each item the harnesses disagree on
 is printed with its margin in both and in float32, and each harness's predictions are counted against
@@ -174,17 +177,17 @@ def load_models(bench: Bench) -> None:
 
     args = bench.args
     started = time.perf_counter()
-    bench.evalh_model = load_model(str(bench.folder), LoadOptions(device="cpu", dtype=args.dtype,
+    bench.evalh_model = load_model(str(bench.folder), LoadOptions(device=args.device, dtype=args.dtype,
                                                                   batch_size=args.batch_size,
                                                                   match_batching=args.match_batching))
     bench.evalh_model.model  # noqa: B018 -- a local folder loads lazily; load it now, outside the timed runs
     bench.load_s["evalh"] = time.perf_counter() - started
-    bench.evalh_meter = ForwardMeter(bench.evalh_model.model)
+    bench.evalh_meter = ForwardMeter(bench.evalh_model.model, args.device)
     started = time.perf_counter()
-    bench.lm = HFLM(pretrained=str(bench.folder), dtype=args.dtype, device="cpu", batch_size=args.batch_size,
+    bench.lm = HFLM(pretrained=str(bench.folder), dtype=args.dtype, device=args.device, batch_size=args.batch_size,
                     **args.lm_eval_args)
     bench.load_s["lm-eval"] = time.perf_counter() - started
-    bench.lm_meter = ForwardMeter(bench.lm.model)
+    bench.lm_meter = ForwardMeter(bench.lm.model, args.device)
     started = time.perf_counter()
     bench.task_manager = TaskManager(include_path=str(bench.lm_tasks))
     bench.load_s["lm-eval task index"] = time.perf_counter() - started
@@ -199,7 +202,7 @@ def run_evalh(bench: Bench, task: str, limit: int, cache_dir: Path | None = None
 
     args = bench.args
     config = RunConfig(models=[str(bench.folder)], tasks=[task], include_paths=[str(bench.evalh_tasks)],
-                       limit=limit, dtype=model[0].info().dtype if model else args.dtype, device="cpu",
+                       limit=limit, dtype=model[0].info().dtype if model else args.dtype, device=args.device,
                        batch_size=args.batch_size, match_batching=args.match_batching,
                        data_dir=str(args.data_dir), output_dir=str(bench.tmp / "runs"),
                        cache=cache_dir is not None, cache_dir=str(cache_dir) if cache_dir else None)
@@ -227,7 +230,7 @@ def run_evalh_cli(bench: Bench, task: str, limit: int, cache_dir: Path) -> RunSt
 
     args, loaded = bench.args, []
     config = RunConfig(models=[str(bench.folder)], tasks=[task], include_paths=[str(bench.evalh_tasks)], limit=limit,
-                       dtype=args.dtype, device="cpu", batch_size=args.batch_size, match_batching=args.match_batching,
+                       dtype=args.dtype, device=args.device, batch_size=args.batch_size, match_batching=args.match_batching,
                        data_dir=str(args.data_dir), output_dir=str(bench.tmp / "runs"), cache=True,
                        cache_dir=str(cache_dir))
 
@@ -338,9 +341,9 @@ def fp32_reference(bench: Bench, case: Case, limit: int) -> RunStats | None:
     if bench.fp32_model is None:
         from harness.models.resolve import LoadOptions, load_model
 
-        adapter = load_model(str(bench.folder), LoadOptions(device="cpu", dtype="float32",
+        adapter = load_model(str(bench.folder), LoadOptions(device=bench.args.device, dtype="float32",
                                                             batch_size=bench.args.batch_size))
-        bench.fp32_model = (adapter, ForwardMeter(adapter.model))
+        bench.fp32_model = (adapter, ForwardMeter(adapter.model, bench.args.device))
     return run_evalh(bench, case.evalh_task, limit, model=bench.fp32_model)
 
 
@@ -442,6 +445,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=8, help="both harnesses (default 8)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads, both harnesses (default 1; 0 keeps torch's default)")
+    parser.add_argument("--device", default="cpu", help="torch device for both harnesses, e.g. cuda (default cpu)")
     parser.add_argument("--model-dir", type=Path, help="transformers model folder (default: SmolLM2-135M from GGUF)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help=f"data mirror (default {DEFAULT_DATA})")
     parser.add_argument("--lm-eval-args", type=parse_model_args, default={},
@@ -475,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"model: {folder}\ndata: {args.data_dir}\ndtype {args.dtype}, batch size {args.batch_size}, "
           f"repeats {args.repeats}\n{describe(torch.get_num_threads())}")
+    if args.device.startswith("cuda"):
+        print(f"device {args.device}: {torch.cuda.get_device_name(torch.device(args.device))}")
     cases = [CASES[k] for k in CASES if k in args.cases]
     with tempfile.TemporaryDirectory(prefix="evalh-speed-") as tmp:
         bench = Bench(args, folder, Path(tmp))

@@ -112,7 +112,8 @@ def test_rolling_runs_the_same_passes_however_the_task_is_split():
 def test_shared_prefix_scoring_computes_each_token_once_with_padding_only_at_the_end_of_a_pass(shared_data):
     """The words every context starts with are computed once; then a pass lays items end to end in one
     stream of a multiple of 48 tokens: the rest of a context once, each choice but its last token (which
-    predicts nothing), and at most 47 padding tokens a pass."""
+    predicts nothing), and at most 47 padding tokens a pass. The output head sees each position that
+    predicts a choice's token once, and the passes share its product."""
     from harness.models.hf.scoring import shared_prefix_length
 
     model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=4))
@@ -123,6 +124,8 @@ def test_shared_prefix_scoring_computes_each_token_once_with_padding_only_at_the
     assert shared >= 2  # "Question:"
     needed = sum(len(ctx) - shared for ctx in contexts) + sum(len(cont) - 1 for _, cont in pairs)
     passes = Passes(model)
+    head_rows: list[int] = []
+    model.model.get_output_embeddings().register_forward_hook(lambda _m, args, _out: head_rows.append(args[0].shape[:-1].numel()))
     model.loglikelihood(requests)
     prefix, *seen = passes.take()
     assert prefix[0] == (tuple(pairs[0][0][:shared]),)
@@ -130,3 +133,8 @@ def test_shared_prefix_scoring_computes_each_token_once_with_padding_only_at_the
     assert all(len(ids) == 1 and len(ids[0]) % 48 == 0 for ids, _ in seen)
     computed = sum(len(ids[0]) for ids, _ in seen)
     assert needed <= computed < needed + 48 * len(seen)
+    # the output head: a context's last token once for all its choices, each choice's tokens but its last,
+    # the passes' rows in one product padded to a multiple of 48
+    scored = len(contexts) + sum(len(cont) - 1 for _, cont in pairs)
+    assert len(head_rows) == 1 and head_rows[0] % 48 == 0
+    assert scored <= head_rows[0] < scored + 48

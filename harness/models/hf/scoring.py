@@ -28,7 +28,8 @@ heights 4, 6, 8, 12, 16 and 24), and what else a row's numbers depend on is fixe
   any pass) and a multiple of `pass_rows(width)` rows (1, 2 or 3), empty rows filling the last pass of a
   width, so that rows x width is a multiple of `ROW_STEP`.
 
-The rows that go through the output head are padded to a multiple of `ROW_STEP` too.
+The rows that go through the output head are padded to a multiple of `ROW_STEP` too (`packed` puts the
+rows of several passes through the head in one product, as a row's numbers do not depend on its mates).
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from harness.errors import ModelError
 Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
 ROW_STEP = 48
+HEAD_FLOATS = 2 ** 25  # logits a group of `Packed` passes puts through the output head at once (128 MiB in float32)
 
 
 def score_width(length: int, cap: int | None = None) -> int:
@@ -102,16 +104,26 @@ class Batched:
     def _run(self, batch: list[int]) -> list[Any]:
         raise NotImplementedError
 
+    def _groups(self, batches: list[list[int]]) -> list[list[list[int]]]:
+        """`batches` (passes to run, in order) in groups run together by `_run_group`: one pass each."""
+        return [[batch] for batch in batches]
+
+    def _run_group(self, group: list[list[int]]) -> list[list[Any]]:
+        """The results of each pass of `group`."""
+        return [self._run(batch) for batch in group]
+
     def answers(self, indices: Sequence[int], progress: Progress = None) -> list[Any]:
         """The results of the requests at `indices` (positions in the list the scorer was built from)."""
         wanted = set(indices)
         known = sum(1 for i in wanted if i in self._done)
         if progress and known:
             progress(known)
-        for b in sorted({self._batch_of[i] for i in wanted if i not in self._done}):
-            self._done.update(zip(self.batches[b], self._run(self.batches[b])))
-            if progress:
-                progress(sum(1 for i in self.batches[b] if i in wanted))
+        needed = [self.batches[b] for b in sorted({self._batch_of[i] for i in wanted if i not in self._done})]
+        for group in self._groups(needed):
+            for batch, results in zip(group, self._run_group(group)):
+                self._done.update(zip(batch, results))
+                if progress:
+                    progress(sum(1 for i in batch if i in wanted))
         return [self._done[i] for i in indices]
 
 
@@ -186,9 +198,12 @@ def _tree_mask(segments: list[int], prefix: int) -> torch.Tensor:
 
 
 def _prefix_cache(model, prefix: list[int], device: str):
+    """Keys and values of each layer for the shared prefix (the decoder alone runs when it can: the prefix
+    predicts nothing)."""
     if not prefix:
         return None
-    out = model(torch.tensor([prefix], device=device), use_cache=True)
+    split = split_head(model)
+    out = (split[0] if split else model)(torch.tensor([prefix], device=device), use_cache=True)
     cache = getattr(out, "cache", None) or out.past_key_values
     return [(layer[0], layer[1]) for layer in cache]
 
@@ -249,20 +264,27 @@ def _positions(model, ids, positions, rows_at):
         return torch.log_softmax(logits[rows_at].float(), dim=-1)
     decoder, head = split
     hidden = decoder(ids, position_ids=positions, use_cache=False).last_hidden_state
-    picked = hidden[rows_at]
+    return _head_logprobs(head, hidden[rows_at])
+
+
+def _head_logprobs(head, picked: torch.Tensor) -> torch.Tensor:
+    """log-softmax (float32) of the output head applied to the hidden rows `picked`. The product's row count
+    is padded to a multiple of ROW_STEP with copies of the last row, so that no row sits in a partial tile."""
     wanted = picked.shape[0]
-    padding = -wanted % ROW_STEP  # copies of the last row, so that no wanted row sits in a partial tile
+    padding = -wanted % ROW_STEP
     if padding:
         picked = torch.cat([picked, picked[-1:].expand(padding, -1)])
     return torch.log_softmax(head(picked)[:wanted].float(), dim=-1)
 
 
 def _sums(logprobs: torch.Tensor, targets: list[int], owners: list[tuple[int, int]],
-          batch: list[int]) -> list[tuple[float, bool]]:
-    """(sum of the target log-probabilities, all greedy) of each owner's run of rows, in `batch` order."""
+          batch: list[int], picks: list[int] | None = None) -> list[tuple[float, bool]]:
+    """(sum of the target log-probabilities, all greedy) of each owner's run of targets, in `batch` order;
+    target k is predicted by row `picks[k]` of `logprobs` (default: row k)."""
     target = torch.tensor(targets, device=logprobs.device)
-    token_lp = logprobs.gather(1, target[:, None])[:, 0].tolist()
-    hits = (logprobs.argmax(dim=-1) == target).tolist()
+    rows = torch.arange(len(targets), device=logprobs.device) if picks is None else torch.tensor(picks, device=logprobs.device)
+    token_lp = logprobs[rows, target].tolist()
+    hits = (logprobs.argmax(dim=-1)[rows] == target).tolist()
     found, at = {}, 0
     for i, n in owners:
         found[i] = (math.fsum(token_lp[at:at + n]), all(hits[at:at + n]))
@@ -282,7 +304,8 @@ class Packed(Batched):
     `batch_size` average items' worth of tokens.
 
     Only the rows that predict a continuation token go through the output head (when the model allows
-    `split_head`), and only those are turned into float32 log-probabilities.
+    `split_head`), a context's last token once for all its continuations, and only those are turned into
+    float32 log-probabilities. Consecutive passes put their rows through the head in one product.
     """
 
     def __init__(self, model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None) -> None:
@@ -306,25 +329,82 @@ class Packed(Batched):
         """Tokens an item computes: its context after the prefix and each continuation but its last token."""
         return len(context) - self.prefix_len + sum(len(self.pairs[i][1]) - 1 for i in self.groups[context])
 
+    def _head_rows(self, batch: list[int]) -> int:
+        """Rows of a pass that go through the output head: each context's last token once, and each
+        continuation's tokens but its last."""
+        contexts = dict.fromkeys(tuple(self.pairs[i][0]) for i in batch)
+        return sum(1 + sum(len(self.pairs[i][1]) - 1 for i in self.groups[c]) for c in contexts)
+
+    def _groups(self, batches: list[list[int]]) -> list[list[list[int]]]:
+        """Consecutive passes whose head rows fit `HEAD_FLOATS` logits are grouped, and their head rows go
+        through the output head in one product: fewer padding rows, and a wider product runs faster.
+        A row's numbers do not depend on the product's row count (a multiple of ROW_STEP)."""
+        split = split_head(self.model)
+        if split is None:
+            return super()._groups(batches)
+        vocab = getattr(split[1], "out_features", None) or self.model.config.get_text_config().vocab_size
+        cap = max(ROW_STEP, HEAD_FLOATS // vocab // ROW_STEP * ROW_STEP)
+        groups: list[list[list[int]]] = []
+        rows = 0
+        for batch in batches:
+            count = self._head_rows(batch)
+            if groups and rows + count <= cap:
+                groups[-1].append(batch)
+                rows += count
+            else:
+                groups.append([batch])
+                rows = count
+        return groups
+
     def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
+        return self._run_group([batch])[0]
+
+    def _run_group(self, group: list[list[int]]) -> list[list[tuple[float, bool]]]:
         from harness.models.hf import attention as hf_attention
 
-        pairs, prefix_len, device = self.pairs, self.prefix_len, self.device
         if self.prefix_tokens and self._prefix_kv is None:
-            self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, device)
+            self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, self.device)
+        split = split_head(self.model)  # its one-off check runs outside the items' attention
+        layouts = [self._layout(batch) for batch in group]
+        picked = []
+        for ids, positions, spans, rows, _, _, _ in layouts:
+            attend = _ItemAttention(spans, self._prefix_kv)
+            with hf_attention.installed(self.model), hf_attention.attending(attend):
+                if split is None:
+                    logits = self.model(ids, position_ids=positions, use_cache=False).logits
+                    picked.append(torch.log_softmax(logits[0, rows].float(), dim=-1))
+                else:
+                    picked.append(split[0](ids, position_ids=positions, use_cache=False).last_hidden_state[0, rows])
+            if not attend.calls:  # callers check routes_attention first
+                raise ModelError(f"{type(self.model).__name__} does not run its attention through transformers' "
+                                 "attention interface, which shared-prefix scoring needs")
+        if split is None:
+            per_pass = picked
+        else:
+            per_pass = _head_logprobs(split[1], torch.cat(picked)).split([len(p) for p in picked])
+        return [_sums(logprobs, targets, owners, batch, picks)
+                for logprobs, (*_, picks, targets, owners), batch in zip(per_pass, layouts, group)]
+
+    def _layout(self, batch: list[int]):
+        """A pass's token stream (ids, positions; padded to a multiple of ROW_STEP), its items' spans and
+        tree masks, the stream rows that go through the head, and for each target token its head row, the
+        target, and (pair, target count) of each pair."""
+        pairs, prefix_len, device = self.pairs, self.prefix_len, self.device
         contexts = list(dict.fromkeys(tuple(pairs[i][0]) for i in batch))
         ids: list[int] = []
         positions: list[int] = []
         spans: list[tuple[int, int, torch.Tensor]] = []
-        rows_p, targets, owners = [], [], []
+        rows, picks, targets, owners = [], [], [], []
         for ctx in contexts:
             members = self.groups[ctx]
             tokens, segs, pos, offsets = _pack(list(ctx[prefix_len:]), [pairs[i][1][:-1] for i in members])
             start = len(ids)
-            ctx_last = start + len(ctx) - prefix_len - 1
+            ctx_row = len(rows)
+            rows.append(start + len(ctx) - prefix_len - 1)
             for i, at in zip(members, offsets):
                 cont = pairs[i][1]
-                rows_p += [ctx_last, *range(start + at, start + at + len(cont) - 1)]
+                picks += [ctx_row, *range(len(rows), len(rows) + len(cont) - 1)]
+                rows += range(start + at, start + at + len(cont) - 1)
                 targets += cont
                 owners.append((i, len(cont)))
             ids += tokens
@@ -333,15 +413,7 @@ class Packed(Batched):
         padding = -len(ids) % ROW_STEP  # the stream's rows fill whole kernel tiles
         ids_t = torch.tensor([ids + [0] * padding], device=device)
         positions_t = torch.tensor([positions + [0] * padding], device=device)
-        rows_at = (torch.zeros(len(rows_p), dtype=torch.long, device=device), torch.tensor(rows_p, device=device))
-        attend = _ItemAttention(spans, self._prefix_kv)
-        split_head(self.model)  # its one-off check runs outside the items' attention
-        with hf_attention.installed(self.model), hf_attention.attending(attend):
-            logprobs = _positions(self.model, ids_t, positions_t, rows_at)
-        if not attend.calls:  # callers check routes_attention first
-            raise ModelError(f"{type(self.model).__name__} does not run its attention through transformers' "
-                             "attention interface, which shared-prefix scoring needs")
-        return _sums(logprobs, targets, owners, batch)
+        return ids_t, positions_t, spans, torch.tensor(rows, device=device), picks, targets, owners
 
 
 class _ItemAttention:
