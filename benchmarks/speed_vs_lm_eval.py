@@ -25,6 +25,7 @@ than with 1 here).
 Run:  .venv/bin/python benchmarks/speed_vs_lm_eval.py                 # full sizes, 3 repeats
       .venv/bin/python benchmarks/speed_vs_lm_eval.py --limit 60 --repeats 1 --cases arc0 wmt
       .venv/bin/python benchmarks/speed_vs_lm_eval.py --dtype float32 --cases arc0 arc5   # exact agreement
+      .venv/bin/python benchmarks/speed_vs_lm_eval.py --dtype auto     # each harness at its own default dtype
       .venv/bin/python benchmarks/speed_vs_lm_eval.py --device cuda --model-dir FOLDER   # on a GPU
         (FOLDER: a transformers model folder; both harnesses run on the device, and the forward meters
         wait for it at each end of a forward pass)
@@ -101,6 +102,10 @@ class Bench:
     task_manager: Any = None
     fp32_model: tuple[Any, ForwardMeter] | None = None
     load_s: dict[str, float] = field(default_factory=dict)
+
+    def dtypes(self) -> tuple[str, str]:
+        """The dtype each harness loaded the model in (with --dtype auto, each chose its own)."""
+        return self.evalh_model.info().dtype, str(self.lm.model.dtype).removeprefix("torch.")
 
     @property
     def evalh_tasks(self) -> Path:
@@ -302,7 +307,7 @@ def run_case(bench: Bench, case: Case) -> CaseResult:
     print(f"  prompts: {compare_prompts(ours[-1], theirs[-1])}")
     if case.kind == "mc":
         agreement, lines = compare_mc(ours[-1], theirs[-1], fp32_reference(bench, case, limit))
-        if bench.args.noise_floor and bench.args.dtype != "float32":
+        if bench.args.noise_floor and bench.dtypes() != ("float32", "float32"):
             agreement += "; " + lm_eval_self_agreement(ours[-1], theirs[-1], run_lm_eval_again(bench, case, limit),
                                                        bench.args.noise_floor)
     else:
@@ -336,7 +341,7 @@ def run_lm_eval_again(bench: Bench, case: Case, limit: int) -> RunStats:
 
 def fp32_reference(bench: Bench, case: Case, limit: int) -> RunStats | None:
     """evalh in float32 on the same items (untimed), to judge bf16 differences; None in float32 runs."""
-    if bench.args.dtype == "float32" or not bench.args.fp32_reference:
+    if bench.dtypes() == ("float32", "float32") or not bench.args.fp32_reference:
         return None
     if bench.fp32_model is None:
         from harness.models.resolve import LoadOptions, load_model
@@ -439,7 +444,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--wmt-limit", type=int, default=100, help="wmt22 en-de lines (default 100)")
     parser.add_argument("--limit", type=int, help="items for every case (overrides --arc-limit/--wmt-limit)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each harness per case (default 3)")
-    parser.add_argument("--dtype", default="float32", choices=["bfloat16", "float32"])
+    parser.add_argument("--dtype", default="float32", choices=["bfloat16", "float32", "auto"],
+                        help="both harnesses (default float32); auto: each harness's own default (evalh: by what "
+                             "the hardware does natively; lm-eval: the checkpoint's dtype)")
     parser.add_argument("--match-batching", default="none", choices=["none", "lm-eval"],
                         help="evalh's bf16 layout: batch-invariant (default) or lm-eval's batches")
     parser.add_argument("--batch-size", type=int, default=8, help="both harnesses (default 8)")
@@ -490,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             write_task_files(bench)
             load_models(bench)
             print("untimed, once: " + ", ".join(f"{k} {v:.1f} s" for k, v in bench.load_s.items()), flush=True)
+            print("dtype: evalh {}, lm-eval {}".format(*bench.dtypes()), flush=True)
             if not args.no_warmup:
                 warm_up(bench, cases or [CASES["arc0"]])
             results = [run_case(bench, case) for case in cases]
