@@ -26,6 +26,19 @@ def _arc_requests(shared_data, k: int, n: int) -> list[Loglikelihood]:
     return [r for item in build_items(spec, rows, sampler) for r in item.requests]
 
 
+EXAMPLES = ["Question: Which of these animals is a mammal that lives in the sea?\nAnswer: the whale\n\n",
+            "Question: What makes a block of ice melt fastest on a cold day?\nAnswer: the sun\n\n"]
+QUESTIONS = ["What do plants need to grow?", "Which planet is closest to the sun?", "What is frozen water?",
+             "Which tool measures mass?", "What gas do we breathe out?"]
+
+
+def _branch_requests() -> list[Loglikelihood]:
+    """Items whose contexts begin with one of two examples (as random few-shot items whose first example is
+    the same do), then a question of their own: every context starts with "Question:", some share more."""
+    return [Loglikelihood(f"{EXAMPLES[i % 2]}Question: {q}\nAnswer:", f" {choice}")
+            for i, q in enumerate(QUESTIONS) for choice in ("light", "ice and water")]
+
+
 class Passes:
     """Every forward pass of the model's decoder: (token ids, positions) as tuples."""
 
@@ -61,6 +74,7 @@ def _calls(model, method: str, requests: list, size: int, ask: list | None = Non
 def test_scoring_runs_the_same_passes_however_the_task_is_split(shared_data, dtype):
     model = load_model("tiny-random", LoadOptions(dtype=dtype, batch_size=3))
     requests = _arc_requests(shared_data, 2, 10) + [Loglikelihood("", " alone"), Loglikelihood("x" * 3000, " long")]
+    requests += _branch_requests()
     unique = list(dict.fromkeys(requests))
     passes = Passes(model)
     whole = _calls(model, "loglikelihood", requests, len(unique))
@@ -138,3 +152,40 @@ def test_shared_prefix_scoring_computes_each_token_once_with_padding_only_at_the
     scored = len(contexts) + sum(len(cont) - 1 for _, cont in pairs)
     assert len(head_rows) == 1 and head_rows[0] % 48 == 0
     assert scored <= head_rows[0] < scored + 48
+
+
+@pytest.mark.slow
+def test_contexts_that_begin_alike_compute_their_common_start_once():
+    """Beyond the task's shared prefix, contexts that share a start (a random few-shot item's first example)
+    compute it once, in a pass of such starts, and their items attend over it: the positions computed are
+    the prefix, each start and each item's rest, and the numbers are plain scoring's."""
+    import numpy as np
+
+    from harness.models.hf import scoring as hf_scoring
+
+    model = load_model("tiny-random", LoadOptions(dtype="float32", batch_size=4))
+    requests = _branch_requests()
+    pairs = [model.encode_pair(r.context, r.continuation) for r in requests]
+    contexts = list(dict.fromkeys(tuple(ctx) for ctx, _ in pairs))
+    shared = hf_scoring.shared_prefix_length(contexts)
+    alike = [[c for c in contexts if c[:shared + 8] == first[:shared + 8]] for first in contexts[:2]]
+    starts = [alike_ones[0][shared:hf_scoring.shared_prefix_length(alike_ones)] for alike_ones in alike]
+    assert all(len(start) >= 16 for start in starts)  # each example is shared by several contexts
+    needed = (sum(len(c) - shared for c in contexts) - sum(len(s) * (len(a) - 1) for s, a in zip(starts, alike))
+              + sum(len(cont) - 1 for _, cont in pairs))
+    passes = Passes(model)
+    scores = model.loglikelihood(requests)
+    prefix, *seen = passes.take()
+    assert prefix[0] == (tuple(pairs[0][0][:shared]),)
+    computed = sum(len(ids[0]) for ids, _ in seen)
+    assert needed <= computed < needed + 48 * len(seen)
+    streams = [ids[0] for ids, _ in seen]
+    for start in starts:  # in one pass, once
+        assert sum(_occurrences(stream, start) for stream in streams) == 1
+    plain = hf_scoring.plain(model.model, pairs, model.max_length, 4, model.device)
+    assert np.max(np.abs(np.array([s[0] for s in scores]) - np.array([p[0] for p in plain]))) < 1e-4
+    assert [s[1] for s in scores] == [p[1] for p in plain]
+
+
+def _occurrences(stream: tuple, part: tuple) -> int:
+    return sum(1 for at in range(len(stream) - len(part) + 1) if stream[at:at + len(part)] == part)

@@ -36,3 +36,19 @@ def test_fill_passes_gives_a_member_longer_than_the_budget_a_pass_of_its_own():
 
 def test_fill_passes_of_nothing_is_nothing():
     assert fill_passes([], len, batch_size=8) == []
+
+
+def test_shared_branches_share_the_start_of_runs_of_contexts_that_begin_alike():
+    from harness.models.hf.scoring import shared_branches
+
+    a = tuple(range(10))            # a and b share 8 tokens, c shares 3 with them, d and e share 6
+    rests = [a + (1, 2), (7, 7, 7), a[:8] + (5,), a[:3] + (9, 9, 9, 9), (4,) * 6 + (1,), (4,) * 6 + (2, 2)]
+    assert shared_branches(rests, least=8) == [8, 0, 8, 0, 0, 0]
+    assert shared_branches(rests, least=6) == [8, 0, 8, 0, 6, 6]
+    # a run of three shares what all three have in common
+    assert shared_branches(rests, least=3) == [3, 0, 3, 3, 6, 6]
+    # a context that is the start of another keeps its last token for itself
+    assert shared_branches([a, a + (1,)], least=4) == [9, 9]
+    assert shared_branches([a[:4], a + (1,)], least=4) == [0, 0]
+    assert shared_branches([], least=4) == []
+    assert shared_branches([a], least=4) == [0]

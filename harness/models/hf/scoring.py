@@ -6,9 +6,10 @@
   restart after the context; the tokens every context of the task starts with (a fixed few-shot block, a
   template's first words) are run once and their key/value cache reused by every item. The model computes
   len(ctx) + sum(len(cont) - 1) tokens an item instead of n * (len(ctx) + len(cont) - 1), and the shared
-  prefix once a task instead of once an item. The prefix is the whole task's (`Packed` is built from every
-  request of the task; shards get the whole task too), so an item's numbers do not depend on which items
-  share its call.
+  prefix once a task instead of once an item. A start that only some contexts share (items whose random
+  few-shot examples begin alike) is run once too, as a branch (`shared_branches`). The prefix and the
+  branches are the whole task's (`Packed` is built from every request of the task; shards get the whole
+  task too), so an item's numbers do not depend on which items share its call.
 
 Both take token ids already split the lm-eval way and return (sum of log-probabilities, is_greedy).
 Each is a `Batched` scorer: a task's pairs are cut into forward passes once, and a call runs only the passes
@@ -44,6 +45,7 @@ from harness.errors import ModelError
 Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
 ROW_STEP = 48
+BRANCH_MIN = 16  # tokens: the shortest start some contexts share that `Packed` computes once for them
 HEAD_FLOATS = 2 ** 25  # logits a group of `Packed` passes puts through the output head at once (128 MiB in float32)
 
 
@@ -172,6 +174,35 @@ def shared_prefix_length(contexts: Sequence[Sequence[int]]) -> int:
     while n < shortest - 1 and all(c[n] == first[n] for c in contexts):
         n += 1
     return n
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n, most = 0, min(len(a), len(b))
+    while n < most and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def shared_branches(rests: Sequence[tuple[int, ...]], least: int) -> list[int]:
+    """For each sequence, the length of a prefix it shares with some others (0: none), to be computed once
+    for all of them. Sorted, sequences form runs whose neighbours have at least `least` tokens in common; a
+    run shares its common prefix, leaving at least one token of each sequence after it (if `least` remain)."""
+    order = sorted(range(len(rests)), key=lambda i: rests[i])
+    common = [_common_length(rests[a], rests[b]) for a, b in zip(order, order[1:])]
+    branch = [0] * len(rests)
+    at = 0
+    while at < len(order):
+        end = at
+        while end < len(common) and common[end] >= least:
+            end += 1
+        run = order[at:end + 1]
+        length = min(common[at:end], default=0)
+        length = min(length, min(len(rests[i]) for i in run) - 1)
+        if len(run) > 1 and length >= least:
+            for i in run:
+                branch[i] = length
+        at = end + 1
+    return branch
 
 
 def _pack(ctx_rest: list[int], conts: list[list[int]]) -> tuple[list[int], list[int], list[int], list[int]]:
@@ -306,6 +337,12 @@ class Packed(Batched):
     Only the rows that predict a continuation token go through the output head (when the model allows
     `split_head`), a context's last token once for all its continuations, and only those are turned into
     float32 log-probabilities. Consecutive passes put their rows through the head in one product.
+
+    Contexts that share a start beyond the task's prefix (items whose random few-shot examples begin alike)
+    share a branch (`shared_branches`, `BRANCH_MIN` tokens or more): a branch is computed once, in passes of
+    branches cut once from the whole task, and its keys and values kept; its items attend over the prefix's,
+    the branch's and their own. Which branch an item has is decided by the task, so its numbers still do not
+    depend on its pass, its shard or the resume point.
     """
 
     def __init__(self, model, pairs: Sequence[Pair], batch_size: int, device: str, window: int | None) -> None:
@@ -317,17 +354,24 @@ class Packed(Batched):
         contexts = list(groups)
         prefix_len = shared_prefix_length(contexts)
         widest = max((len(c) - prefix_len + sum(len(pairs[i][1]) for i in groups[c]) for c in contexts), default=0)
-        if window is not None and prefix_len + widest > window:
+        windowed = window is not None and prefix_len + widest > window
+        if windowed:
             prefix_len = 0  # a sliding-window model must not see a custom mask past its window
         self.prefix_len = prefix_len
         self.prefix_tokens = list(contexts[0][:prefix_len]) if prefix_len else []
         self._prefix_kv: Any = None
+        lengths = [0] * len(contexts) if windowed else shared_branches([c[prefix_len:] for c in contexts], BRANCH_MIN)
+        self.branch_of = {c: c[prefix_len:prefix_len + n] for c, n in zip(contexts, lengths) if n}
+        self.branch_passes = fill_passes(list(dict.fromkeys(self.branch_of.values())), len, batch_size)
+        self._branch_kv: dict[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] = {}
         passes = fill_passes(contexts, self._span_length, batch_size)
         super().__init__([[i for c in contexts_of_pass for i in groups[c]] for contexts_of_pass in passes])
 
     def _span_length(self, context: tuple[int, ...]) -> int:
-        """Tokens an item computes: its context after the prefix and each continuation but its last token."""
-        return len(context) - self.prefix_len + sum(len(self.pairs[i][1]) - 1 for i in self.groups[context])
+        """Tokens an item computes: its context after the prefix and its branch, and each continuation but its
+        last token."""
+        skip = self.prefix_len + len(self.branch_of.get(context, ()))
+        return len(context) - skip + sum(len(self.pairs[i][1]) - 1 for i in self.groups[context])
 
     def _head_rows(self, batch: list[int]) -> int:
         """Rows of a pass that go through the output head: each context's last token once, and each
@@ -365,10 +409,12 @@ class Packed(Batched):
         if self.prefix_tokens and self._prefix_kv is None:
             self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, self.device)
         split = split_head(self.model)  # its one-off check runs outside the items' attention
+        self._compute_branches({self.branch_of[c] for batch in group for c in map(tuple, (self.pairs[i][0] for i in batch))
+                                if c in self.branch_of})
         layouts = [self._layout(batch) for batch in group]
         picked = []
         for ids, positions, spans, rows, _, _, _ in layouts:
-            attend = _ItemAttention(spans, self._prefix_kv)
+            attend = _ItemAttention(spans, self._prefix_kv, self._branch_kv)
             with hf_attention.installed(self.model), hf_attention.attending(attend):
                 if split is None:
                     logits = self.model(ids, position_ids=positions, use_cache=False).logits
@@ -385,6 +431,33 @@ class Packed(Batched):
         return [_sums(logprobs, targets, owners, batch, picks)
                 for logprobs, (*_, picks, targets, owners), batch in zip(per_pass, layouts, group)]
 
+    def _compute_branches(self, wanted: set[tuple[int, ...]]) -> None:
+        """Run the branch passes that hold a branch of `wanted` not yet computed, keeping the keys and values
+        of each of their branches (each pass is fixed by the task, and run once)."""
+        from harness.models.hf import attention as hf_attention
+
+        prefix_len, device = self.prefix_len, self.device
+        for members in self.branch_passes:
+            if all(b in self._branch_kv or b not in wanted for b in members):
+                continue
+            ids: list[int] = []
+            positions: list[int] = []
+            spans = []
+            for branch in members:
+                start = len(ids)
+                ids += branch
+                positions += range(prefix_len, prefix_len + len(branch))
+                spans.append((start, len(ids), _tree_mask([0] * len(branch), prefix_len).to(device), branch))
+            padding = -len(ids) % ROW_STEP
+            kept: dict[tuple[int, ...], list] = {}
+            attend = _ItemAttention(spans, self._prefix_kv, {}, capture=kept)
+            split = split_head(self.model)
+            with hf_attention.installed(self.model), hf_attention.attending(attend):
+                (split[0] if split else self.model)(torch.tensor([ids + [0] * padding], device=device),
+                                                    position_ids=torch.tensor([positions + [0] * padding], device=device),
+                                                    use_cache=False)
+            self._branch_kv.update(kept)
+
     def _layout(self, batch: list[int]):
         """A pass's token stream (ids, positions; padded to a multiple of ROW_STEP), its items' spans and
         tree masks, the stream rows that go through the head, and for each target token its head row, the
@@ -397,10 +470,12 @@ class Packed(Batched):
         rows, picks, targets, owners = [], [], [], []
         for ctx in contexts:
             members = self.groups[ctx]
-            tokens, segs, pos, offsets = _pack(list(ctx[prefix_len:]), [pairs[i][1][:-1] for i in members])
+            branch = self.branch_of.get(ctx)
+            skip = prefix_len + len(branch or ())
+            tokens, segs, pos, offsets = _pack(list(ctx[skip:]), [pairs[i][1][:-1] for i in members])
             start = len(ids)
             ctx_row = len(rows)
-            rows.append(start + len(ctx) - prefix_len - 1)
+            rows.append(start + len(ctx) - skip - 1)
             for i, at in zip(members, offsets):
                 cont = pairs[i][1]
                 picks += [ctx_row, *range(len(rows), len(rows) + len(cont) - 1)]
@@ -408,8 +483,8 @@ class Packed(Batched):
                 targets += cont
                 owners.append((i, len(cont)))
             ids += tokens
-            positions += [p + prefix_len for p in pos]
-            spans.append((start, len(ids), _tree_mask(segs, prefix_len).to(device)))
+            positions += [p + skip for p in pos]
+            spans.append((start, len(ids), _tree_mask(segs, skip).to(device), branch))
         padding = -len(ids) % ROW_STEP  # the stream's rows fill whole kernel tiles
         ids_t = torch.tensor([ids + [0] * padding], device=device)
         positions_t = torch.tensor([positions + [0] * padding], device=device)
@@ -417,21 +492,31 @@ class Packed(Batched):
 
 
 class _ItemAttention:
-    """The attention of a pass of `Packed` items: each span of the stream attends over the shared prefix's
-    keys (when there is one) and its own, under its tree mask; positions past the last span (padding) get
-    zeros. Each item's attention is one sdpa call of the item's own shape, whatever else is in the pass."""
+    """The attention of a pass of `Packed` items (or branches): each span of the stream attends over the
+    shared prefix's keys (when there is one), its branch's (when it has one) and its own, under its mask;
+    positions past the last span (padding) get zeros. Each span's attention is one sdpa call of the span's
+    own shape, whatever else is in the pass. With `capture`, each span is a branch whose keys and values
+    are kept there, a layer after the other."""
 
-    def __init__(self, spans: list[tuple[int, int, torch.Tensor]], prefix_kv) -> None:
-        self.spans, self.prefix_kv, self.calls = spans, prefix_kv, 0
+    def __init__(self, spans: list[tuple[int, int, torch.Tensor, tuple[int, ...] | None]], prefix_kv,
+                 branch_kv: dict, capture: dict | None = None) -> None:
+        self.spans, self.prefix_kv, self.branch_kv, self.capture, self.calls = spans, prefix_kv, branch_kv, capture, 0
 
     def __call__(self, module, query, key, value, attention_mask, **kwargs):
         self.calls += 1
+        layer = module.layer_idx
         out = query.new_zeros((query.shape[0], query.shape[2], query.shape[1], query.shape[3]))
-        prefix = self.prefix_kv[module.layer_idx] if self.prefix_kv else None
-        for start, end, mask in self.spans:
+        prefix = self.prefix_kv[layer] if self.prefix_kv else None
+        for start, end, mask, branch in self.spans:
             keys, values = key[:, :, start:end], value[:, :, start:end]
-            if prefix is not None:
-                keys, values = torch.cat([prefix[0], keys], dim=2), torch.cat([prefix[1], values], dim=2)
+            if self.capture is not None:
+                self.capture.setdefault(branch, []).append((keys.clone(), values.clone()))
+            before = [] if prefix is None else [prefix]
+            if branch is not None and self.capture is None:
+                before.append(self.branch_kv[branch][layer])
+            if before:
+                keys = torch.cat([*(k for k, _ in before), keys], dim=2)
+                values = torch.cat([*(v for _, v in before), values], dim=2)
             out[:, start:end] = _sdpa(module, query[:, :, start:end], keys, values, mask, kwargs)
         return out, None
 
