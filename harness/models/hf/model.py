@@ -26,7 +26,7 @@ from harness.models.hf.plan import TaskPlan
 from harness.requests import Generate, Loglikelihood, Request, Rolling
 
 _DEFAULT_MAX_LENGTH = 2048
-SCORING_VERSION = "8"
+SCORING_VERSION = "9"
 """Part of the fingerprint: bump it when scoring code changes numbers, so cached responses are not reused."""
 _TOKENIZER_INFINITY = 1000000000000000019884624838656
 

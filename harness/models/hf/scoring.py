@@ -313,7 +313,7 @@ def _sums(logprobs: torch.Tensor, targets: list[int], owners: list[tuple[int, in
     """(sum of the target log-probabilities, all greedy) of each owner's run of targets, in `batch` order;
     target k is predicted by row `picks[k]` of `logprobs` (default: row k)."""
     target = torch.tensor(targets, device=logprobs.device)
-    rows = torch.arange(len(targets), device=logprobs.device) if picks is None else torch.tensor(picks, device=logprobs.device)
+    rows = torch.tensor(range(len(targets)) if picks is None else picks, device=logprobs.device)
     token_lp = logprobs[rows, target].tolist()
     hits = (logprobs.argmax(dim=-1)[rows] == target).tolist()
     found, at = {}, 0
@@ -409,8 +409,8 @@ class Packed(Batched):
         if self.prefix_tokens and self._prefix_kv is None:
             self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, self.device)
         split = split_head(self.model)  # its one-off check runs outside the items' attention
-        self._compute_branches({self.branch_of[c] for batch in group for c in map(tuple, (self.pairs[i][0] for i in batch))
-                                if c in self.branch_of})
+        contexts = {tuple(self.pairs[i][0]) for batch in group for i in batch}
+        self._compute_branches({self.branch_of[c] for c in contexts if c in self.branch_of})
         layouts = [self._layout(batch) for batch in group]
         picked = []
         for ids, positions, spans, rows, _, _, _ in layouts:
@@ -452,10 +452,10 @@ class Packed(Batched):
             kept: dict[tuple[int, ...], list] = {}
             attend = _ItemAttention(spans, self._prefix_kv, {}, capture=kept)
             split = split_head(self.model)
+            ids_t = torch.tensor([ids + [0] * padding], device=device)
+            positions_t = torch.tensor([positions + [0] * padding], device=device)
             with hf_attention.installed(self.model), hf_attention.attending(attend):
-                (split[0] if split else self.model)(torch.tensor([ids + [0] * padding], device=device),
-                                                    position_ids=torch.tensor([positions + [0] * padding], device=device),
-                                                    use_cache=False)
+                (split[0] if split else self.model)(ids_t, position_ids=positions_t, use_cache=False)
             self._branch_kv.update(kept)
 
     def _layout(self, batch: list[int]):
