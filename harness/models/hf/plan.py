@@ -64,17 +64,9 @@ class InvariantScorer(Batched):
         super().__init__(batches)
         self._part_of = {i: (p, local) for p, (members, _) in enumerate(self.parts) for local, i in enumerate(members)}
 
-    def answers(self, indices: Sequence[int], progress: Progress = None) -> list[Any]:
-        """Each part answers its own requests, so that it runs its passes as it groups them."""
-        asked: dict[int, list[int]] = {}
-        for i in indices:
-            p, local = self._part_of[i]
-            asked.setdefault(p, []).append(local)
-        found = {}
-        for p, local in sorted(asked.items()):
-            members, part = self.parts[p]
-            found.update(zip((members[j] for j in local), part.answers(local, progress)))
-        return [found[i] for i in indices]
+    def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
+        p, _ = self._part_of[batch[0]]
+        return self.parts[p][1].answers([self._part_of[i][1] for i in batch])
 
 
 class RollingScorer:

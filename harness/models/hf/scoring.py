@@ -29,8 +29,7 @@ heights 4, 6, 8, 12, 16 and 24), and what else a row's numbers depend on is fixe
   any pass) and a multiple of `pass_rows(width)` rows (1, 2 or 3), empty rows filling the last pass of a
   width, so that rows x width is a multiple of `ROW_STEP`.
 
-The rows that go through the output head are padded to a multiple of `ROW_STEP` too (`packed` puts the
-rows of several passes through the head in one product, as a row's numbers do not depend on its mates).
+The rows that go through the output head are padded to a multiple of `ROW_STEP` too.
 """
 from __future__ import annotations
 
@@ -46,7 +45,6 @@ Pair = tuple[list[int], list[int]]
 Progress = Callable[[int], None] | None
 ROW_STEP = 48
 BRANCH_MIN = 16  # tokens: the shortest start some contexts share that `Packed` computes once for them
-HEAD_FLOATS = 2 ** 25  # logits a group of `Packed` passes puts through the output head at once (128 MiB in float32)
 
 
 def score_width(length: int, cap: int | None = None) -> int:
@@ -106,26 +104,16 @@ class Batched:
     def _run(self, batch: list[int]) -> list[Any]:
         raise NotImplementedError
 
-    def _groups(self, batches: list[list[int]]) -> list[list[list[int]]]:
-        """`batches` (passes to run, in order) in groups run together by `_run_group`: one pass each."""
-        return [[batch] for batch in batches]
-
-    def _run_group(self, group: list[list[int]]) -> list[list[Any]]:
-        """The results of each pass of `group`."""
-        return [self._run(batch) for batch in group]
-
     def answers(self, indices: Sequence[int], progress: Progress = None) -> list[Any]:
         """The results of the requests at `indices` (positions in the list the scorer was built from)."""
         wanted = set(indices)
         known = sum(1 for i in wanted if i in self._done)
         if progress and known:
             progress(known)
-        needed = [self.batches[b] for b in sorted({self._batch_of[i] for i in wanted if i not in self._done})]
-        for group in self._groups(needed):
-            for batch, results in zip(group, self._run_group(group)):
-                self._done.update(zip(batch, results))
-                if progress:
-                    progress(sum(1 for i in batch if i in wanted))
+        for b in sorted({self._batch_of[i] for i in wanted if i not in self._done}):
+            self._done.update(zip(self.batches[b], self._run(self.batches[b])))
+            if progress:
+                progress(sum(1 for i in self.batches[b] if i in wanted))
         return [self._done[i] for i in indices]
 
 
@@ -336,7 +324,7 @@ class Packed(Batched):
 
     Only the rows that predict a continuation token go through the output head (when the model allows
     `split_head`), a context's last token once for all its continuations, and only those are turned into
-    float32 log-probabilities. Consecutive passes put their rows through the head in one product.
+    float32 log-probabilities.
 
     Contexts that share a start beyond the task's prefix (items whose random few-shot examples begin alike)
     share a branch (`shared_branches`, `BRANCH_MIN` tokens or more): a branch is computed once, in passes of
@@ -373,63 +361,27 @@ class Packed(Batched):
         skip = self.prefix_len + len(self.branch_of.get(context, ()))
         return len(context) - skip + sum(len(self.pairs[i][1]) - 1 for i in self.groups[context])
 
-    def _head_rows(self, batch: list[int]) -> int:
-        """Rows of a pass that go through the output head: each context's last token once, and each
-        continuation's tokens but its last."""
-        contexts = dict.fromkeys(tuple(self.pairs[i][0]) for i in batch)
-        return sum(1 + sum(len(self.pairs[i][1]) - 1 for i in self.groups[c]) for c in contexts)
-
-    def _groups(self, batches: list[list[int]]) -> list[list[list[int]]]:
-        """Consecutive passes whose head rows fit `HEAD_FLOATS` logits are grouped, and their head rows go
-        through the output head in one product: fewer padding rows, and a wider product runs faster.
-        A row's numbers do not depend on the product's row count (a multiple of ROW_STEP)."""
-        split = split_head(self.model)
-        if split is None:
-            return super()._groups(batches)
-        vocab = getattr(split[1], "out_features", None) or self.model.config.get_text_config().vocab_size
-        cap = max(ROW_STEP, HEAD_FLOATS // vocab // ROW_STEP * ROW_STEP)
-        groups: list[list[list[int]]] = []
-        rows = 0
-        for batch in batches:
-            count = self._head_rows(batch)
-            if groups and rows + count <= cap:
-                groups[-1].append(batch)
-                rows += count
-            else:
-                groups.append([batch])
-                rows = count
-        return groups
-
     def _run(self, batch: list[int]) -> list[tuple[float, bool]]:
-        return self._run_group([batch])[0]
-
-    def _run_group(self, group: list[list[int]]) -> list[list[tuple[float, bool]]]:
         from harness.models.hf import attention as hf_attention
 
         if self.prefix_tokens and self._prefix_kv is None:
             self._prefix_kv = _prefix_cache(self.model, self.prefix_tokens, self.device)
         split = split_head(self.model)  # its one-off check runs outside the items' attention
-        contexts = {tuple(self.pairs[i][0]) for batch in group for i in batch}
+        contexts = {tuple(self.pairs[i][0]) for i in batch}
         self._compute_branches({self.branch_of[c] for c in contexts if c in self.branch_of})
-        layouts = [self._layout(batch) for batch in group]
-        picked = []
-        for ids, positions, spans, rows, _, _, _ in layouts:
-            attend = _ItemAttention(spans, self._prefix_kv, self._branch_kv)
-            with hf_attention.installed(self.model), hf_attention.attending(attend):
-                if split is None:
-                    logits = self.model(ids, position_ids=positions, use_cache=False).logits
-                    picked.append(torch.log_softmax(logits[0, rows].float(), dim=-1))
-                else:
-                    picked.append(split[0](ids, position_ids=positions, use_cache=False).last_hidden_state[0, rows])
-            if not attend.calls:  # callers check routes_attention first
-                raise ModelError(f"{type(self.model).__name__} does not run its attention through transformers' "
-                                 "attention interface, which shared-prefix scoring needs")
-        if split is None:
-            per_pass = picked
-        else:
-            per_pass = _head_logprobs(split[1], torch.cat(picked)).split([len(p) for p in picked])
-        return [_sums(logprobs, targets, owners, batch, picks)
-                for logprobs, (*_, picks, targets, owners), batch in zip(per_pass, layouts, group)]
+        ids, positions, spans, rows, picks, targets, owners = self._layout(batch)
+        attend = _ItemAttention(spans, self._prefix_kv, self._branch_kv)
+        with hf_attention.installed(self.model), hf_attention.attending(attend):
+            if split is None:
+                logits = self.model(ids, position_ids=positions, use_cache=False).logits
+                logprobs = torch.log_softmax(logits[0, rows].float(), dim=-1)
+            else:
+                hidden = split[0](ids, position_ids=positions, use_cache=False).last_hidden_state
+                logprobs = _head_logprobs(split[1], hidden[0, rows])
+        if not attend.calls:  # callers check routes_attention first
+            raise ModelError(f"{type(self.model).__name__} does not run its attention through transformers' "
+                             "attention interface, which shared-prefix scoring needs")
+        return _sums(logprobs, targets, owners, batch, picks)
 
     def _compute_branches(self, wanted: set[tuple[int, ...]]) -> None:
         """Run the branch passes that hold a branch of `wanted` not yet computed, keeping the keys and values
