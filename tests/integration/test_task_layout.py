@@ -152,6 +152,13 @@ def test_shared_prefix_scoring_computes_each_token_once_with_padding_only_at_the
     scored = len(contexts) + sum(len(cont) - 1 for _, cont in pairs)
     assert len(head_rows) == len(seen) and all(rows % 48 == 0 for rows in head_rows)
     assert scored <= sum(head_rows) < scored + 48 * len(seen)
+    from harness.models.hf.scoring import Packed
+
+    layout = Packed(model.model, pairs, 4, model.device, None)
+    for batch in layout.batches:  # each pass's head rows: every scored position once, none twice
+        rows = layout._layout(batch)[3].tolist()
+        contexts_here = {tuple(pairs[i][0]) for i in batch}
+        assert len(set(rows)) == len(rows) == len(contexts_here) + sum(len(pairs[i][1]) - 1 for i in batch)
 
 
 @pytest.mark.slow
