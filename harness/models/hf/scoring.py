@@ -400,12 +400,10 @@ class Packed(Batched):
                 ids += branch
                 positions += range(prefix_len, prefix_len + len(branch))
                 spans.append((start, len(ids), _tree_mask([0] * len(branch), prefix_len).to(device), branch))
-            padding = -len(ids) % ROW_STEP
             kept: dict[tuple[int, ...], list] = {}
             attend = _ItemAttention(spans, self._prefix_kv, {}, capture=kept)
             split = split_head(self.model)
-            ids_t = torch.tensor([ids + [0] * padding], device=device)
-            positions_t = torch.tensor([positions + [0] * padding], device=device)
+            ids_t, positions_t = _stream(ids, positions, device)
             with hf_attention.installed(self.model), hf_attention.attending(attend):
                 (split[0] if split else self.model)(ids_t, position_ids=positions_t, use_cache=False)
             self._branch_kv.update(kept)
@@ -437,10 +435,15 @@ class Packed(Batched):
             ids += tokens
             positions += [p + skip for p in pos]
             spans.append((start, len(ids), _tree_mask(segs, skip).to(device), branch))
-        padding = -len(ids) % ROW_STEP  # the stream's rows fill whole kernel tiles
-        ids_t = torch.tensor([ids + [0] * padding], device=device)
-        positions_t = torch.tensor([positions + [0] * padding], device=device)
+        ids_t, positions_t = _stream(ids, positions, device)
         return ids_t, positions_t, spans, torch.tensor(rows, device=device), picks, targets, owners
+
+
+def _stream(ids: list[int], positions: list[int], device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1, n) token ids and positions of a pass's stream, padded so that its rows fill whole kernel tiles."""
+    padding = -len(ids) % ROW_STEP
+    return (torch.tensor([ids + [0] * padding], device=device),
+            torch.tensor([positions + [0] * padding], device=device))
 
 
 class _ItemAttention:
